@@ -1,0 +1,101 @@
+/*
+ * ifpp-station - the air-gapped SGP.41 In-Factory Profile Provisioning station.
+ *
+ * main() parses the global options and dispatches to one command; only this file may exit().
+ * Exit codes (DESIGN §4): 0 ok, 1 operation failed, 2 usage or configuration error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/status.h"
+#include "ifpp_config.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef struct {
+    const char *config_path;
+    const char *state_dir;
+} global_opts_t;
+
+typedef int (*cmd_fn)(const global_opts_t *g, int argc, char **argv);
+
+static int cmd_version(const global_opts_t *g, int argc, char **argv)
+{
+    (void)g;
+    (void)argc;
+    (void)argv;
+    printf("ifpp-station %s\n", IFPP_VERSION);
+    return EXIT_OK;
+}
+
+/* X-macro: command, handler, one-line help. Handlers arrive with the issues that build them. */
+#define STATION_COMMANDS(X)                                                                    \
+    X("version", cmd_version, "print the version")
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ifpp-station [-c CONFIG] [--state-dir DIR] [-v|--log-level L] COMMAND ...\n"
+               "commands:\n");
+#define X_HELP(name, fn, help) fprintf(f, "  %-22s %s\n", name, help);
+    STATION_COMMANDS(X_HELP)
+#undef X_HELP
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"state-dir", required_argument, NULL, 'S'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    global_opts_t g = {0};
+    int c;
+    st_log_level_t lvl;
+
+    while ((c = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            g.config_path = optarg;
+            break;
+        case 'S':
+            g.state_dir = optarg;
+            break;
+        case 'L':
+            if (!st_log_level_parse(optarg, &lvl)) {
+                fprintf(stderr, "ifpp-station: unknown log level '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            st_log_set_level(lvl);
+            break;
+        case 'v':
+            if (st_log_get_level() < ST_LOG_TRACE)
+                st_log_set_level(st_log_get_level() + 1);
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[optind];
+#define X_DISPATCH(name, fn, help)                                                             \
+    if (strcmp(cmd, name) == 0)                                                                \
+        return fn(&g, argc - optind, argv + optind);
+    STATION_COMMANDS(X_DISPATCH)
+#undef X_DISPATCH
+    fprintf(stderr, "ifpp-station: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,16 @@
+/*
+ * suites.h - every CUnit suite of the unit runner. Each test file defines
+ * `void test_<name>_register(void)`; add one X() line per file (and the file to meson.build).
+ */
+#ifndef IFPP_TEST_SUITES_H
+#define IFPP_TEST_SUITES_H
+
+#define TEST_SUITES(X)                                                                         \
+    X(base)                                                                                    \
+    X(tlv)
+
+#define X_DECL(name) void test_##name##_register(void);
+TEST_SUITES(X_DECL)
+#undef X_DECL
+
+#endif
