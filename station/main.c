@@ -22,8 +22,7 @@ typedef struct {
 
 typedef int (*cmd_fn)(const global_opts_t *g, int argc, char **argv);
 
-static int cmd_version(const global_opts_t *g, int argc, char **argv)
-{
+static int cmd_version(const global_opts_t *g, int argc, char **argv) {
     (void)g;
     (void)argc;
     (void)argv;
@@ -32,11 +31,9 @@ static int cmd_version(const global_opts_t *g, int argc, char **argv)
 }
 
 /* X-macro: command, handler, one-line help. Handlers arrive with the issues that build them. */
-#define STATION_COMMANDS(X)                                                                    \
-    X("version", cmd_version, "print the version")
+#define STATION_COMMANDS(X) X("version", cmd_version, "print the version")
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fprintf(f, "usage: ifpp-station [-c CONFIG] [--state-dir DIR] [-v|--log-level L] COMMAND ...\n"
                "commands:\n");
 #define X_HELP(name, fn, help) fprintf(f, "  %-22s %s\n", name, help);
@@ -44,8 +41,7 @@ static void usage(FILE *f)
 #undef X_HELP
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"state-dir", required_argument, NULL, 'S'},
@@ -90,8 +86,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[optind];
-#define X_DISPATCH(name, fn, help)                                                             \
-    if (strcmp(cmd, name) == 0)                                                                \
+#define X_DISPATCH(name, fn, help)                                                                 \
+    if (strcmp(cmd, name) == 0)                                                                    \
         return fn(&g, argc - optind, argv + optind);
     STATION_COMMANDS(X_DISPATCH)
 #undef X_DISPATCH

@@ -12,8 +12,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void walk(const uint8_t *p, size_t n, int depth)
-{
+static void walk(const uint8_t *p, size_t n, int depth) {
     tlv_iter_t it;
     tlv_t t;
     if (depth > 16)
@@ -41,8 +40,7 @@ static void walk(const uint8_t *p, size_t n, int depth)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint32_t tag;
     size_t len, hl;
     (void)tlv_parse_header(data, size, &tag, &len, &hl);

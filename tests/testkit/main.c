@@ -5,16 +5,14 @@
 #include "base/log.h"
 #include "testkit.h"
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fprintf(f, "usage: ifpp-testkit [-v] GROUP ...\n");
 #define X_HELP(name, help) fprintf(f, "  %s\n", help);
     TESTKIT_GROUPS(X_HELP)
 #undef X_HELP
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (!strcmp(argv[i], "-v")) {
@@ -33,8 +31,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-#define X_DISPATCH(name, help)                                                                 \
-    if (!strcmp(argv[i], #name))                                                               \
+#define X_DISPATCH(name, help)                                                                     \
+    if (!strcmp(argv[i], #name))                                                                   \
         return tk_##name##_main(argc - i, argv + i);
     TESTKIT_GROUPS(X_DISPATCH)
 #undef X_DISPATCH

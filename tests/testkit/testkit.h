@@ -21,8 +21,10 @@
 #ifndef IFPP_TESTKIT_H
 #define IFPP_TESTKIT_H
 
+// clang-format off
 #define TESTKIT_GROUPS(X)                                                                      \
     X(pki, "pki init DIR [--curve P-256|brainpoolP256r1] [--from-sgp26 DIR]")
+// clang-format on
 
 #define X_DECL(name, help) int tk_##name##_main(int argc, char **argv);
 TESTKIT_GROUPS(X_DECL)

@@ -15,8 +15,7 @@
 #include "suites.h"
 #include "testutil.h"
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     const char *only[32];
     size_t n_only = 0;
     int c, silent = 0;
@@ -48,14 +47,14 @@ int main(int argc, char **argv)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
 
-#define X_REG(name)                                                                            \
-    do {                                                                                       \
-        int want = n_only == 0;                                                                \
-        for (size_t i = 0; i < n_only; i++)                                                    \
-            if (strcmp(only[i], #name) == 0)                                                   \
-                want = 1;                                                                      \
-        if (want)                                                                              \
-            test_##name##_register();                                                          \
+#define X_REG(name)                                                                                \
+    do {                                                                                           \
+        int want = n_only == 0;                                                                    \
+        for (size_t i = 0; i < n_only; i++)                                                        \
+            if (strcmp(only[i], #name) == 0)                                                       \
+                want = 1;                                                                          \
+        if (want)                                                                                  \
+            test_##name##_register();                                                              \
     } while (0);
     TEST_SUITES(X_REG)
 #undef X_REG

@@ -5,9 +5,11 @@
 #ifndef IFPP_TEST_SUITES_H
 #define IFPP_TEST_SUITES_H
 
+// clang-format off
 #define TEST_SUITES(X)                                                                         \
     X(base)                                                                                    \
     X(tlv)
+// clang-format on
 
 #define X_DECL(name) void test_##name##_register(void);
 TEST_SUITES(X_DECL)

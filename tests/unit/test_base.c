@@ -11,8 +11,7 @@
 #include "base/status.h"
 #include "testutil.h"
 
-static void test_status_table(void)
-{
+static void test_status_table(void) {
     CU_ASSERT_STRING_EQUAL(st_str(ST_OK), "ok");
     CU_ASSERT_STRING_EQUAL(st_name(ST_E_PARSE), "ST_E_PARSE");
     CU_ASSERT_STRING_EQUAL(st_str((st_t)9999), "unknown status");
@@ -25,8 +24,7 @@ static void test_status_table(void)
     CU_ASSERT_EQUAL(st_from_errno(ELOOP), ST_E_PERM);
 }
 
-static void test_hex(void)
-{
+static void test_hex(void) {
     buf_t b = BUF_INIT;
     char out[16];
     uint8_t fixed[2];
@@ -42,8 +40,7 @@ static void test_hex(void)
     buf_free(&b);
 }
 
-static void test_buf_grow(void)
-{
+static void test_buf_grow(void) {
     buf_t b = BUF_INIT;
     for (int i = 0; i < 10000; i++)
         CU_ASSERT_EQUAL_FATAL(buf_append_byte(&b, (uint8_t)i), ST_OK);
@@ -58,8 +55,7 @@ static void test_buf_grow(void)
     CU_ASSERT_NOT_EQUAL(mem_ct_cmp("abc", "abd", 3), 0);
 }
 
-static void test_file_atomic(void)
-{
+static void test_file_atomic(void) {
     char *dir = tu_tmpdir("base");
     char path[512], link[512];
     buf_t b = BUF_INIT;
@@ -76,7 +72,7 @@ static void test_file_atomic(void)
     CU_ASSERT_EQUAL(buf_read_file(&b, path, 4), ST_E_TOO_LARGE);
     CU_ASSERT_EQUAL(symlink(path, link), 0);
     CU_ASSERT_EQUAL(buf_read_file(&b, link, 100), ST_E_PERM); /* O_NOFOLLOW */
-    CU_ASSERT_EQUAL(buf_read_file(&b, dir, 100), ST_E_INVAL);  /* not a regular file */
+    CU_ASSERT_EQUAL(buf_read_file(&b, dir, 100), ST_E_INVAL); /* not a regular file */
     snprintf(link, sizeof(link), "%s/missing", dir);
     CU_ASSERT_EQUAL(buf_read_file(&b, link, 100), ST_E_NOENT);
     snprintf(link, sizeof(link), "%s/no/such/dir/x", dir);
@@ -88,16 +84,14 @@ static void test_file_atomic(void)
 
 static int sink_calls;
 static char sink_last[256];
-static void capture_sink(st_log_level_t level, const char *msg, void *ud)
-{
+static void capture_sink(st_log_level_t level, const char *msg, void *ud) {
     (void)level;
     (void)ud;
     sink_calls++;
     snprintf(sink_last, sizeof(sink_last), "%s", msg);
 }
 
-static void test_log_levels(void)
-{
+static void test_log_levels(void) {
     st_log_level_t saved = st_log_get_level();
     st_log_level_t l;
     uint8_t bytes[3] = {0x80, 0xE2, 0x91};
@@ -120,8 +114,7 @@ static void test_log_levels(void)
     st_log_set_level(saved);
 }
 
-void test_base_register(void)
-{
+void test_base_register(void) {
     static const tu_test_t tests[] = {
         {"status table and errno mapping", test_status_table},
         {"hex encode/decode", test_hex},

@@ -8,8 +8,8 @@
 typedef struct {
     const char *name;
     const char *hex;
-    st_t want;         /* from tlv_parse_exact */
-    uint32_t tag;      /* when ST_OK */
+    st_t want;    /* from tlv_parse_exact */
+    uint32_t tag; /* when ST_OK */
     size_t len;
 } tlv_case_t;
 
@@ -20,10 +20,11 @@ static const tlv_case_t cases[] = {
     {"BF36 constructed", "BF3603800100", ST_OK, 0xBF36, 3},
     {"private tag FF40", "FF400100", ST_OK, 0xFF40, 1},
     {"three-byte tag", "9F8101020102", ST_OK, 0x9F8101, 2},
-    {"81 length", "0481810102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F2021"
-                  "22232425262728292A2B2C2D2E2F303132333435363738393A3B3C3D3E3F404142434445"
-                  "464748494A4B4C4D4E4F505152535455565758595A5B5C5D5E5F6061626364656667686"
-                  "96A6B6C6D6E6F707172737475767778797A7B7C7D7E7F8081",
+    {"81 length",
+     "0481810102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F2021"
+     "22232425262728292A2B2C2D2E2F303132333435363738393A3B3C3D3E3F404142434445"
+     "464748494A4B4C4D4E4F505152535455565758595A5B5C5D5E5F6061626364656667686"
+     "96A6B6C6D6E6F707172737475767778797A7B7C7D7E7F8081",
      ST_OK, 0x04, 0x81},
     {"82 length overrunning", "048203F80000", ST_E_TRUNCATED, 0, 0},
     {"84 huge length", "0484FFFFFFFF00", ST_E_TRUNCATED, 0, 0},
@@ -41,8 +42,7 @@ static const tlv_case_t cases[] = {
     {"end-of-contents tag", "0000", ST_E_PARSE, 0, 0},
 };
 
-static void test_parse_table(void)
-{
+static void test_parse_table(void) {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         buf_t b = tu_hex(cases[i].hex);
         tlv_t t;
@@ -61,10 +61,11 @@ static void test_parse_table(void)
     }
 }
 
-static void test_iterate_children(void)
-{
+static void test_iterate_children(void) {
     /* BF23 from the golden vector's shape: 82 01 01, 80 02 AABB, A6 { 80 01 88, 81 01 10 } */
-    buf_t b = tu_hex("BF230F820101" "8002AABB" "A606800188810110");
+    buf_t b = tu_hex("BF230F820101"
+                     "8002AABB"
+                     "A606800188810110");
     tlv_t root, child, crt;
     tlv_iter_t it;
     uint32_t seen[4];
@@ -91,8 +92,7 @@ static void test_iterate_children(void)
     buf_free(&b);
 }
 
-static void test_child_overrun(void)
-{
+static void test_child_overrun(void) {
     /* parent claims 4 bytes; the child inside claims 5 */
     buf_t b = tu_hex("A003800599");
     tlv_t root, child;
@@ -104,8 +104,7 @@ static void test_child_overrun(void)
     buf_free(&b);
 }
 
-static void test_uint(void)
-{
+static void test_uint(void) {
     static const struct {
         const char *hex;
         st_t st;
@@ -131,8 +130,7 @@ static void test_uint(void)
     }
 }
 
-static void test_oid(void)
-{
+static void test_oid(void) {
     char txt[64];
     buf_t v = BUF_INIT;
     CU_ASSERT_EQUAL(der_oid_from_str("2.999.10", &v), ST_OK);
@@ -161,8 +159,7 @@ static void test_oid(void)
     buf_free(&v);
 }
 
-static void test_writer_roundtrip(void)
-{
+static void test_writer_roundtrip(void) {
     /* Build BF36-like nesting with lengths that need 1, 2 and 3 length octets. */
     static uint8_t big[70000];
     tlv_writer_t *w = tlv_writer_new();
@@ -208,8 +205,7 @@ static void test_writer_roundtrip(void)
     buf_free(&out);
 }
 
-static void test_writer_errors(void)
-{
+static void test_writer_errors(void) {
     tlv_writer_t *w = tlv_writer_new();
     buf_t out = BUF_INIT;
     CU_ASSERT_PTR_NOT_NULL_FATAL(w);
@@ -232,8 +228,7 @@ static void test_writer_errors(void)
     buf_free(&out);
 }
 
-static void test_header_helpers(void)
-{
+static void test_header_helpers(void) {
     uint8_t h[8];
     CU_ASSERT_EQUAL(tlv_header_len(0x86, 1016), 4);
     CU_ASSERT_EQUAL(tlv_put_header(h, 0x86, 1016), 4);
@@ -244,8 +239,7 @@ static void test_header_helpers(void)
     CU_ASSERT_EQUAL(tlv_header_len(0x80, 0x1000000), 6);
 }
 
-void test_tlv_register(void)
-{
+void test_tlv_register(void) {
     static const tu_test_t tests[] = {
         {"parse table (valid and malformed)", test_parse_table},
         {"iterate children, find", test_iterate_children},

@@ -9,8 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void tu_add_suite(const char *name, const tu_test_t *tests, size_t n)
-{
+void tu_add_suite(const char *name, const tu_test_t *tests, size_t n) {
     CU_pSuite s = CU_add_suite(name, NULL, NULL);
     if (!s) {
         fprintf(stderr, "CU_add_suite(%s): %s\n", name, CU_get_error_msg());
@@ -24,16 +23,14 @@ void tu_add_suite(const char *name, const tu_test_t *tests, size_t n)
     }
 }
 
-buf_t tu_hex(const char *hex)
-{
+buf_t tu_hex(const char *hex) {
     buf_t b = BUF_INIT;
     if (hex_decode(hex, &b) != ST_OK)
         CU_FAIL("bad hex in test vector");
     return b;
 }
 
-void tu_assert_hex(const uint8_t *p, size_t n, const char *hex, const char *file, int line)
-{
+void tu_assert_hex(const uint8_t *p, size_t n, const char *hex, const char *file, int line) {
     buf_t want = BUF_INIT;
     int ok;
     if (hex_decode(hex, &want) != ST_OK) {
@@ -47,8 +44,7 @@ void tu_assert_hex(const uint8_t *p, size_t n, const char *hex, const char *file
         if (got && exp) {
             hex_encode(p, n, got);
             hex_encode(want.data, want.len, exp);
-            fprintf(stderr, "\n%s:%d: hex mismatch\n  got  %s\n  want %s\n", file, line, got,
-                    exp);
+            fprintf(stderr, "\n%s:%d: hex mismatch\n  got  %s\n  want %s\n", file, line, got, exp);
         }
         free(got);
         free(exp);
@@ -58,8 +54,7 @@ void tu_assert_hex(const uint8_t *p, size_t n, const char *hex, const char *file
     buf_free(&want);
 }
 
-char *tu_tmpdir(const char *tag)
-{
+char *tu_tmpdir(const char *tag) {
     const char *base = getenv("TMPDIR");
     char *path = NULL;
     if (!base || !*base)
@@ -73,8 +68,7 @@ char *tu_tmpdir(const char *tag)
     return path;
 }
 
-void tu_rmrf(const char *path)
-{
+void tu_rmrf(const char *path) {
     struct stat sb;
     if (lstat(path, &sb) != 0)
         return;
@@ -98,8 +92,7 @@ void tu_rmrf(const char *path)
     }
 }
 
-char *tu_shared_path(const char *sub)
-{
+char *tu_shared_path(const char *sub) {
     const char *shared = getenv("IFPP_SHARED_DIR");
     char *p = NULL;
     struct stat sb;
@@ -116,26 +109,22 @@ char *tu_shared_path(const char *sub)
 
 static char skips[4096];
 
-void tu_skip(const char *suite, const char *why)
-{
+void tu_skip(const char *suite, const char *why) {
     size_t l = strlen(skips);
     snprintf(skips + l, sizeof(skips) - l, "SKIPPED: %s: %s\n", suite, why);
 }
 
-void tu_print_skips(void)
-{
+void tu_print_skips(void) {
     if (skips[0])
         printf("\n%s", skips);
 }
 
-const char *tu_build_dir(void)
-{
+const char *tu_build_dir(void) {
     const char *d = getenv("IFPP_BUILD_DIR");
     return d ? d : ".";
 }
 
-const char *tu_source_dir(void)
-{
+const char *tu_source_dir(void) {
     const char *d = getenv("IFPP_SOURCE_DIR");
     return d ? d : "..";
 }

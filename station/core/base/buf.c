@@ -12,8 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-st_t buf_reserve(buf_t *b, size_t extra)
-{
+st_t buf_reserve(buf_t *b, size_t extra) {
     size_t need, ncap;
     uint8_t *p;
 
@@ -38,8 +37,7 @@ st_t buf_reserve(buf_t *b, size_t extra)
     return ST_OK;
 }
 
-st_t buf_append(buf_t *b, const void *p, size_t n)
-{
+st_t buf_append(buf_t *b, const void *p, size_t n) {
     st_t st;
     if (n == 0)
         return ST_OK;
@@ -51,13 +49,11 @@ st_t buf_append(buf_t *b, const void *p, size_t n)
     return ST_OK;
 }
 
-st_t buf_append_byte(buf_t *b, uint8_t v)
-{
+st_t buf_append_byte(buf_t *b, uint8_t v) {
     return buf_append(b, &v, 1);
 }
 
-uint8_t *buf_extend(buf_t *b, size_t n)
-{
+uint8_t *buf_extend(buf_t *b, size_t n) {
     uint8_t *p;
     if (buf_reserve(b, n) != ST_OK)
         return NULL;
@@ -66,13 +62,11 @@ uint8_t *buf_extend(buf_t *b, size_t n)
     return p;
 }
 
-void buf_reset(buf_t *b)
-{
+void buf_reset(buf_t *b) {
     b->len = 0;
 }
 
-void buf_free(buf_t *b)
-{
+void buf_free(buf_t *b) {
     if (!b)
         return;
     free(b->data);
@@ -80,8 +74,7 @@ void buf_free(buf_t *b)
     b->len = b->cap = 0;
 }
 
-void buf_wipe_free(buf_t *b)
-{
+void buf_wipe_free(buf_t *b) {
     if (!b)
         return;
     if (b->data)
@@ -89,19 +82,16 @@ void buf_wipe_free(buf_t *b)
     buf_free(b);
 }
 
-void mem_wipe(void *p, size_t n)
-{
+void mem_wipe(void *p, size_t n) {
     if (p && n)
         OPENSSL_cleanse(p, n);
 }
 
-int mem_ct_cmp(const void *a, const void *b, size_t n)
-{
+int mem_ct_cmp(const void *a, const void *b, size_t n) {
     return CRYPTO_memcmp(a, b, n);
 }
 
-st_t buf_read_file(buf_t *b, const char *path, size_t max_len)
-{
+st_t buf_read_file(buf_t *b, const char *path, size_t max_len) {
     st_t st = ST_OK;
     int fd = -1;
     struct stat sb;
@@ -162,8 +152,7 @@ out:
     return st;
 }
 
-static st_t write_all(int fd, const uint8_t *p, size_t n)
-{
+static st_t write_all(int fd, const uint8_t *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
@@ -177,8 +166,7 @@ static st_t write_all(int fd, const uint8_t *p, size_t n)
     return ST_OK;
 }
 
-st_t buf_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode)
-{
+st_t buf_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode) {
     st_t st = ST_OK;
     char *tmp = NULL, *dircopy = NULL;
     const char *dir;
@@ -240,8 +228,7 @@ out:
     return st;
 }
 
-void hex_encode(const uint8_t *p, size_t n, char *out)
-{
+void hex_encode(const uint8_t *p, size_t n, char *out) {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
         out[2 * i] = digits[p[i] >> 4];
@@ -250,8 +237,7 @@ void hex_encode(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hexval(char c)
-{
+static int hexval(char c) {
     if (c >= '0' && c <= '9')
         return c - '0';
     if (c >= 'a' && c <= 'f')
@@ -261,8 +247,7 @@ static int hexval(char c)
     return -1;
 }
 
-st_t hex_decode(const char *hex, buf_t *b)
-{
+st_t hex_decode(const char *hex, buf_t *b) {
     int hi = -1;
     size_t start = b->len;
     for (const char *c = hex; *c; c++) {
@@ -289,8 +274,7 @@ bad:
     return ST_E_PARSE;
 }
 
-st_t hex_decode_exact(const char *hex, uint8_t *out, size_t n)
-{
+st_t hex_decode_exact(const char *hex, uint8_t *out, size_t n) {
     buf_t b = BUF_INIT;
     st_t st = hex_decode(hex, &b);
     if (st == ST_OK && b.len != n)

@@ -18,7 +18,8 @@ typedef struct {
     size_t cap;
 } buf_t;
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+    { NULL, 0, 0 }
 
 /* Makes room for `extra` more bytes; ST_E_NOMEM or ST_E_TOO_LARGE on overflow. */
 st_t buf_reserve(buf_t *b, size_t extra);

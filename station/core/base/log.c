@@ -13,15 +13,13 @@ static void *log_ud;
 
 static const char *const level_names[] = {"err", "warn", "info", "debug", "trace"};
 
-void st_log_set_level(st_log_level_t level)
-{
+void st_log_set_level(st_log_level_t level) {
     pthread_mutex_lock(&log_mu);
     log_level = level;
     pthread_mutex_unlock(&log_mu);
 }
 
-st_log_level_t st_log_get_level(void)
-{
+st_log_level_t st_log_get_level(void) {
     st_log_level_t l;
     pthread_mutex_lock(&log_mu);
     l = log_level;
@@ -29,13 +27,11 @@ st_log_level_t st_log_get_level(void)
     return l;
 }
 
-bool st_log_enabled(st_log_level_t level)
-{
+bool st_log_enabled(st_log_level_t level) {
     return level <= st_log_get_level();
 }
 
-bool st_log_level_parse(const char *s, st_log_level_t *out)
-{
+bool st_log_level_parse(const char *s, st_log_level_t *out) {
     for (size_t i = 0; s && i < sizeof(level_names) / sizeof(level_names[0]); i++) {
         if (strcasecmp(s, level_names[i]) == 0) {
             *out = (st_log_level_t)i;
@@ -45,23 +41,20 @@ bool st_log_level_parse(const char *s, st_log_level_t *out)
     return false;
 }
 
-void st_log_set_sink(st_log_sink_fn sink, void *ud)
-{
+void st_log_set_sink(st_log_sink_fn sink, void *ud) {
     pthread_mutex_lock(&log_mu);
     log_sink = sink ? sink : st_log_stderr_sink;
     log_ud = sink ? ud : NULL;
     pthread_mutex_unlock(&log_mu);
 }
 
-void st_log_stderr_sink(st_log_level_t level, const char *msg, void *ud)
-{
+void st_log_stderr_sink(st_log_level_t level, const char *msg, void *ud) {
     (void)ud;
     const char *name = (unsigned)level < 5 ? level_names[level] : "?";
     fprintf(stderr, "ifpp[%s]: %s\n", name, msg);
 }
 
-void st_logv(st_log_level_t level, const char *fmt, va_list ap)
-{
+void st_logv(st_log_level_t level, const char *fmt, va_list ap) {
     char stackbuf[1024];
     char *msg = stackbuf;
     char *heap = NULL;
@@ -89,16 +82,14 @@ void st_logv(st_log_level_t level, const char *fmt, va_list ap)
     free(heap);
 }
 
-void st_log(st_log_level_t level, const char *fmt, ...)
-{
+void st_log(st_log_level_t level, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     st_logv(level, fmt, ap);
     va_end(ap);
 }
 
-void st_log_hex(st_log_level_t level, const char *label, const uint8_t *p, size_t n)
-{
+void st_log_hex(st_log_level_t level, const char *label, const uint8_t *p, size_t n) {
     static const char digits[] = "0123456789ABCDEF";
     enum { MAX_IN = 4096 };
     size_t shown = n > MAX_IN ? MAX_IN : n;

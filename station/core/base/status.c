@@ -17,22 +17,19 @@ static const char *const st_names[] = {
 #undef ST_X_NAME
 };
 
-const char *st_str(st_t st)
-{
+const char *st_str(st_t st) {
     if ((unsigned)st >= ST__COUNT)
         return "unknown status";
     return st_messages[st];
 }
 
-const char *st_name(st_t st)
-{
+const char *st_name(st_t st) {
     if ((unsigned)st >= ST__COUNT)
         return "ST_UNKNOWN";
     return st_names[st];
 }
 
-st_t st_from_openssl(const char *what)
-{
+st_t st_from_openssl(const char *what) {
     st_t st = ST_E_CRYPTO;
     unsigned long e;
     const char *file = NULL, *func = NULL, *data = NULL;
@@ -52,8 +49,7 @@ st_t st_from_openssl(const char *what)
     return st;
 }
 
-st_t st_from_errno(int err)
-{
+st_t st_from_errno(int err) {
     switch (err) {
     case 0:
         return ST_OK;

@@ -2,8 +2,7 @@
 
 #include "tlv/tlv.h"
 
-const char *es10f_result_name(unsigned result)
-{
+const char *es10f_result_name(unsigned result) {
     switch (result) {
     case ES10F_OK:
         return "ok";
@@ -31,8 +30,7 @@ const char *es10f_result_name(unsigned result)
 }
 
 st_t es10f_auth_tbs(const uint8_t eid[16], const uint8_t challenge[ES10F_CHALLENGE_LEN],
-                    buf_t *tbs)
-{
+                    buf_t *tbs) {
     st_t st = tlv_buf_put(tbs, 0x5A, eid, 16);
     if (st == ST_OK)
         st = tlv_buf_put(tbs, 0x80, challenge, ES10F_CHALLENGE_LEN);

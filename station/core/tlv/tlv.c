@@ -4,16 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool tlv_tag_constructed(uint32_t tag)
-{
+bool tlv_tag_constructed(uint32_t tag) {
     uint32_t first = tag;
     while (first > 0xFF)
         first >>= 8;
     return (first & 0x20) != 0;
 }
 
-size_t tlv_tag_len(uint32_t tag)
-{
+size_t tlv_tag_len(uint32_t tag) {
     if (tag > 0xFFFF)
         return 3;
     if (tag > 0xFF)
@@ -21,9 +19,7 @@ size_t tlv_tag_len(uint32_t tag)
     return 1;
 }
 
-st_t tlv_parse_header(const uint8_t *p, size_t avail, uint32_t *tag, size_t *len,
-                      size_t *hdr_len)
-{
+st_t tlv_parse_header(const uint8_t *p, size_t avail, uint32_t *tag, size_t *len, size_t *hdr_len) {
     size_t i = 0;
     uint32_t t;
     size_t l;
@@ -73,8 +69,7 @@ st_t tlv_parse_header(const uint8_t *p, size_t avail, uint32_t *tag, size_t *len
     return ST_OK;
 }
 
-st_t tlv_parse(const uint8_t *p, size_t n, tlv_t *out)
-{
+st_t tlv_parse(const uint8_t *p, size_t n, tlv_t *out) {
     uint32_t tag;
     size_t len, hl;
     st_t st;
@@ -96,8 +91,7 @@ st_t tlv_parse(const uint8_t *p, size_t n, tlv_t *out)
     return ST_OK;
 }
 
-st_t tlv_parse_exact(const uint8_t *p, size_t n, tlv_t *out)
-{
+st_t tlv_parse_exact(const uint8_t *p, size_t n, tlv_t *out) {
     st_t st = tlv_parse(p, n, out);
     if (st != ST_OK)
         return st;
@@ -106,19 +100,16 @@ st_t tlv_parse_exact(const uint8_t *p, size_t n, tlv_t *out)
     return ST_OK;
 }
 
-void tlv_iter_init(tlv_iter_t *it, const uint8_t *p, size_t n)
-{
+void tlv_iter_init(tlv_iter_t *it, const uint8_t *p, size_t n) {
     it->p = p;
     it->n = p ? n : 0;
 }
 
-void tlv_iter_children(tlv_iter_t *it, const tlv_t *parent)
-{
+void tlv_iter_children(tlv_iter_t *it, const tlv_t *parent) {
     tlv_iter_init(it, parent->value, parent->len);
 }
 
-st_t tlv_iter_next(tlv_iter_t *it, tlv_t *out)
-{
+st_t tlv_iter_next(tlv_iter_t *it, tlv_t *out) {
     st_t st;
     if (it->n == 0) {
         memset(out, 0, sizeof(*out));
@@ -134,8 +125,7 @@ st_t tlv_iter_next(tlv_iter_t *it, tlv_t *out)
     return ST_OK;
 }
 
-st_t tlv_find(const uint8_t *p, size_t n, uint32_t tag, tlv_t *out)
-{
+st_t tlv_find(const uint8_t *p, size_t n, uint32_t tag, tlv_t *out) {
     tlv_iter_t it;
     tlv_t t;
     st_t st;
@@ -151,13 +141,11 @@ st_t tlv_find(const uint8_t *p, size_t n, uint32_t tag, tlv_t *out)
     return st;
 }
 
-st_t tlv_find_child(const tlv_t *parent, uint32_t tag, tlv_t *out)
-{
+st_t tlv_find_child(const tlv_t *parent, uint32_t tag, tlv_t *out) {
     return tlv_find(parent->value, parent->len, tag, out);
 }
 
-st_t tlv_get_uint(const tlv_t *t, uint64_t *v)
-{
+st_t tlv_get_uint(const tlv_t *t, uint64_t *v) {
     const uint8_t *p = t->value;
     size_t n = t->len;
     uint64_t r = 0;
@@ -179,8 +167,7 @@ st_t tlv_get_uint(const tlv_t *t, uint64_t *v)
     return ST_OK;
 }
 
-st_t der_oid_to_str(const uint8_t *v, size_t n, char *out, size_t outlen)
-{
+st_t der_oid_to_str(const uint8_t *v, size_t n, char *out, size_t outlen) {
     size_t pos = 0;
     uint64_t acc = 0;
     int first = 1;
@@ -216,8 +203,7 @@ st_t der_oid_to_str(const uint8_t *v, size_t n, char *out, size_t outlen)
     return ST_OK;
 }
 
-static st_t oid_put_arc(buf_t *b, uint64_t arc)
-{
+static st_t oid_put_arc(buf_t *b, uint64_t arc) {
     uint8_t tmp[10];
     size_t k = 0;
     do {
@@ -235,8 +221,7 @@ static st_t oid_put_arc(buf_t *b, uint64_t arc)
     return ST_OK;
 }
 
-st_t der_oid_from_str(const char *s, buf_t *value_out)
-{
+st_t der_oid_from_str(const char *s, buf_t *value_out) {
     uint64_t arcs[64];
     size_t na = 0;
     const char *c = s;
@@ -276,8 +261,7 @@ st_t der_oid_from_str(const char *s, buf_t *value_out)
     return st;
 }
 
-size_t tlv_header_len(uint32_t tag, size_t len)
-{
+size_t tlv_header_len(uint32_t tag, size_t len) {
     size_t n = tlv_tag_len(tag);
     if (len < 0x80)
         return n + 1;
@@ -290,8 +274,7 @@ size_t tlv_header_len(uint32_t tag, size_t len)
     return n + 5;
 }
 
-size_t tlv_put_header(uint8_t *out, uint32_t tag, size_t len)
-{
+size_t tlv_put_header(uint8_t *out, uint32_t tag, size_t len) {
     size_t i = 0, tl = tlv_tag_len(tag);
     for (size_t k = tl; k > 0; k--)
         out[i++] = (uint8_t)(tag >> (8 * (k - 1)));
@@ -306,8 +289,7 @@ size_t tlv_put_header(uint8_t *out, uint32_t tag, size_t len)
     return i;
 }
 
-st_t tlv_buf_header(buf_t *b, uint32_t tag, size_t len)
-{
+st_t tlv_buf_header(buf_t *b, uint32_t tag, size_t len) {
     uint8_t *p;
     if ((uint64_t)len > 0xFFFFFFFFull)
         return ST_E_TOO_LARGE;
@@ -318,8 +300,7 @@ st_t tlv_buf_header(buf_t *b, uint32_t tag, size_t len)
     return ST_OK;
 }
 
-st_t tlv_buf_put(buf_t *b, uint32_t tag, const void *v, size_t len)
-{
+st_t tlv_buf_put(buf_t *b, uint32_t tag, const void *v, size_t len) {
     st_t st = tlv_buf_header(b, tag, len);
     if (st != ST_OK)
         return st;
@@ -348,16 +329,14 @@ struct tlv_writer {
     st_t err;
 };
 
-tlv_writer_t *tlv_writer_new(void)
-{
+tlv_writer_t *tlv_writer_new(void) {
     tlv_writer_t *w = calloc(1, sizeof(*w));
     if (w)
         w->open = SIZE_MAX;
     return w;
 }
 
-void tlv_writer_free(tlv_writer_t *w)
-{
+void tlv_writer_free(tlv_writer_t *w) {
     if (!w)
         return;
     free(w->nodes);
@@ -365,16 +344,14 @@ void tlv_writer_free(tlv_writer_t *w)
     free(w);
 }
 
-static size_t node_total(const struct tlv_node *nd)
-{
+static size_t node_total(const struct tlv_node *nd) {
     if (nd->kind == NODE_RAW)
         return nd->len;
     return tlv_header_len(nd->tag, nd->len) + nd->len;
 }
 
 /* Adds a finished child's encoded size to every enclosing open node. */
-static st_t add_to_parents(tlv_writer_t *w, size_t parent, size_t size)
-{
+static st_t add_to_parents(tlv_writer_t *w, size_t parent, size_t size) {
     for (size_t i = parent; i != SIZE_MAX; i = w->nodes[i].parent) {
         /* the parent's own header grows too, but that is added when it closes */
         if (w->nodes[i].len > (size_t)0xFFFFFFFFu - size)
@@ -386,8 +363,7 @@ static st_t add_to_parents(tlv_writer_t *w, size_t parent, size_t size)
     return ST_OK;
 }
 
-static struct tlv_node *new_node(tlv_writer_t *w)
-{
+static struct tlv_node *new_node(tlv_writer_t *w) {
     if (w->err != ST_OK)
         return NULL;
     if (w->n == w->cap) {
@@ -405,13 +381,11 @@ static struct tlv_node *new_node(tlv_writer_t *w)
     return &w->nodes[w->n++];
 }
 
-static bool tag_ok(uint32_t tag)
-{
+static bool tag_ok(uint32_t tag) {
     return tag != 0 && tag <= 0xFFFFFF;
 }
 
-st_t tlv_w_begin(tlv_writer_t *w, uint32_t tag)
-{
+st_t tlv_w_begin(tlv_writer_t *w, uint32_t tag) {
     struct tlv_node *nd;
     if (w->err == ST_OK && !tag_ok(tag))
         w->err = ST_E_INVAL;
@@ -424,8 +398,7 @@ st_t tlv_w_begin(tlv_writer_t *w, uint32_t tag)
     return ST_OK;
 }
 
-st_t tlv_w_end(tlv_writer_t *w)
-{
+st_t tlv_w_end(tlv_writer_t *w) {
     size_t idx;
     if (w->err != ST_OK)
         return w->err;
@@ -440,8 +413,7 @@ st_t tlv_w_end(tlv_writer_t *w)
 }
 
 static st_t put_common(tlv_writer_t *w, uint32_t tag, uint8_t kind, const void *v, size_t len,
-                       bool copy)
-{
+                       bool copy) {
     struct tlv_node *nd;
     if (w->err == ST_OK && kind == NODE_PRIM && !tag_ok(tag))
         w->err = ST_E_INVAL;
@@ -468,23 +440,19 @@ static st_t put_common(tlv_writer_t *w, uint32_t tag, uint8_t kind, const void *
     return w->err;
 }
 
-st_t tlv_w_put(tlv_writer_t *w, uint32_t tag, const void *v, size_t len)
-{
+st_t tlv_w_put(tlv_writer_t *w, uint32_t tag, const void *v, size_t len) {
     return put_common(w, tag, NODE_PRIM, v, len, false);
 }
 
-st_t tlv_w_put_copy(tlv_writer_t *w, uint32_t tag, const void *v, size_t len)
-{
+st_t tlv_w_put_copy(tlv_writer_t *w, uint32_t tag, const void *v, size_t len) {
     return put_common(w, tag, NODE_PRIM, v, len, true);
 }
 
-st_t tlv_w_raw(tlv_writer_t *w, const void *v, size_t len)
-{
+st_t tlv_w_raw(tlv_writer_t *w, const void *v, size_t len) {
     return put_common(w, 0, NODE_RAW, v, len, false);
 }
 
-st_t tlv_w_uint(tlv_writer_t *w, uint32_t tag, uint64_t v)
-{
+st_t tlv_w_uint(tlv_writer_t *w, uint32_t tag, uint64_t v) {
     uint8_t tmp[9];
     size_t n = 0;
     uint8_t be[8];
@@ -500,14 +468,12 @@ st_t tlv_w_uint(tlv_writer_t *w, uint32_t tag, uint64_t v)
     return put_common(w, tag, NODE_PRIM, tmp, n, true);
 }
 
-st_t tlv_w_bool(tlv_writer_t *w, uint32_t tag, bool v)
-{
+st_t tlv_w_bool(tlv_writer_t *w, uint32_t tag, bool v) {
     uint8_t b = v ? 0xFF : 0x00;
     return put_common(w, tag, NODE_PRIM, &b, 1, true);
 }
 
-st_t tlv_w_size(const tlv_writer_t *w, size_t *size)
-{
+st_t tlv_w_size(const tlv_writer_t *w, size_t *size) {
     size_t total = 0;
     *size = 0;
     if (w->err != ST_OK)
@@ -521,8 +487,7 @@ st_t tlv_w_size(const tlv_writer_t *w, size_t *size)
     return ST_OK;
 }
 
-st_t tlv_w_finish(tlv_writer_t *w, buf_t *out)
-{
+st_t tlv_w_finish(tlv_writer_t *w, buf_t *out) {
     size_t total;
     uint8_t *p;
     st_t st = tlv_w_size(w, &total);

@@ -48,8 +48,7 @@ size_t tlv_tag_len(uint32_t tag);
  * value to be present (for streaming). ST_E_TRUNCATED if avail is too short for the header,
  * ST_E_PARSE for a bad tag, indefinite length or more than 4 length octets.
  */
-st_t tlv_parse_header(const uint8_t *p, size_t avail, uint32_t *tag, size_t *len,
-                      size_t *hdr_len);
+st_t tlv_parse_header(const uint8_t *p, size_t avail, uint32_t *tag, size_t *len, size_t *hdr_len);
 
 /* Parses one TLV at p; it must fit in n bytes (bytes after it are allowed). */
 st_t tlv_parse(const uint8_t *p, size_t n, tlv_t *out);
