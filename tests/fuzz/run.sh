@@ -11,7 +11,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ifpp-fuzz-XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 total=0
 for exe in "$build"/tests/fuzz/fuzz-*; do
-    [ -x "$exe" ] || continue
+    [ -f "$exe" ] && [ -x "$exe" ] || continue
     name=$(basename "$exe")
     secs=$other_s
     [ "$name" = "fuzz-tlv" ] && secs=$tlv_s
