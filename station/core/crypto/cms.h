@@ -25,11 +25,11 @@
  * Signs `content` with key/cert (SHA-256, signed attributes), including cert and `chain`
  * (may be NULL) in the SignedData. detached=false embeds the content. Appends DER to out.
  */
-st_t cms_sign(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain, const uint8_t *content,
-              size_t len, bool detached, buf_t *out);
+st_t cms_sign(EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain, const uint8_t *content, size_t len,
+              bool detached, buf_t *out);
 
 /* Like cms_sign but reads the content from a BIO (for large detached signatures). */
-st_t cms_sign_bio(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain, BIO *content, bool detached,
+st_t cms_sign_bio(EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain, BIO *content, bool detached,
                   buf_t *out);
 
 /*
