@@ -68,13 +68,25 @@ typedef struct {
     bool success;
     const uint8_t *aid; /* success: ISD-P AID */
     size_t aid_len;
-    unsigned error_cmd;    /* failure: bppCommandId */
-    unsigned error_reason; /* failure: errorReason */
+    unsigned error_cmd;       /* failure: bppCommandId */
+    unsigned error_reason;    /* failure: errorReason */
     const uint8_t *signature; /* 5F37 value */
     size_t signature_len;
+    /* added after the first version of this header: */
+    const uint8_t *sima_response; /* success: 04 value; failure: 82 value or NULL if absent */
+    size_t sima_response_len;
+    const uint8_t *event; /* BF2F/81 NotificationEvent BIT STRING value (07 80 = install) */
+    size_t event_len;
 } pir_view_t;
 
-/* Parses a BF37 (exactly one TLV). The view borrows `p`. */
+/*
+ * Parses a BF37 (exactly one TLV, ST_E_TRAILING otherwise). Strict on what SGP.22 v2.5
+ * defines: order, mandatory smdpOid, tid 1..16, ICCID 10, AID 5..16, euiccSignPIR 64 bytes,
+ * nothing after 5F37, exactly one finalResult alternative. Elements appended at the end of
+ * BF27, BF2F, successResult or errorResult are skipped (RSPDefinitions is "EXTENSIBILITY
+ * IMPLIED"; they are inside the signed bytes). Values are not judged (pir_verify, the caller).
+ * The view borrows `p`.
+ */
 st_t pir_parse(const uint8_t *p, size_t n, pir_view_t *out);
 
 /* Verifies euiccSignPIR over the received BF27 bytes with PK.EUICC. */
@@ -86,13 +98,14 @@ typedef struct {
     size_t tid_len;
     uint64_t seq_number;
     const char *notif_address;
-    const uint8_t *iccid; /* 10 bytes or NULL */
+    const uint8_t *iccid;    /* 10 bytes or NULL */
     const uint8_t *smdp_oid; /* OID value octets */
     size_t smdp_oid_len;
     bool success;
     const uint8_t *aid;
     size_t aid_len;
-    const uint8_t *sima_response; /* may be NULL (success: the compact 9-byte success value is used) */
+    const uint8_t
+        *sima_response; /* may be NULL (success: the compact 9-byte success value is used) */
     size_t sima_response_len;
     unsigned error_cmd;
     unsigned error_reason;
