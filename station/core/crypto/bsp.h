@@ -23,17 +23,17 @@
 #include "base/buf.h"
 #include "base/status.h"
 
-#define BSP_KEY_LEN 16
-#define BSP_MAC_LEN 8
-#define BSP_MAX_TLV 1020
-#define BSP_MAX_ENC_PLAIN 1007
-#define BSP_MAX_MAC_PLAIN 1008
-#define BSP_EID_LEN 16
+#define BSP_KEY_LEN        16
+#define BSP_MAC_LEN        8
+#define BSP_MAX_TLV        1020
+#define BSP_MAX_ENC_PLAIN  1007
+#define BSP_MAX_MAC_PLAIN  1008
+#define BSP_EID_LEN        16
 #define BSP_MAX_HOSTID_LEN 16
 
-#define BSP_TAG_PPP 0x86        /* encrypted + MAC, sequenceOf86 */
-#define BSP_TAG_ENC 0x87        /* encrypted + MAC, ConfigureISDP / ReplaceSessionKeys */
-#define BSP_TAG_MAC_ONLY 0x88   /* plaintext + MAC, StoreMetadata */
+#define BSP_TAG_PPP      0x86 /* encrypted + MAC, sequenceOf86 */
+#define BSP_TAG_ENC      0x87 /* encrypted + MAC, ConfigureISDP / ReplaceSessionKeys */
+#define BSP_TAG_MAC_ONLY 0x88 /* plaintext + MAC, StoreMetadata */
 
 typedef struct bsp bsp_t; /* opaque: S-ENC, S-MAC, MCV, block counter */
 
@@ -69,7 +69,9 @@ st_t bsp_wrap_mac(bsp_t *b, const uint8_t *plain, size_t len, buf_t *out);
  * Receiver side: verifies one received 86/87/88 TLV (tlv = header + value, exactly as on the
  * wire; the MAC covers the received header bytes) and appends the plaintext to plain_out.
  * ST_E_BAD_MAC on a MAC mismatch (the context is then unusable: its chain is broken),
- * ST_E_PARSE on bad padding, ST_E_TOO_LARGE over 1020 bytes. The counter steps on success.
+ * ST_E_PARSE on bad padding (also breaks the context), ST_E_TOO_LARGE over 1020 bytes,
+ * ST_E_TRUNCATED/ST_E_TRAILING/ST_E_PARSE for bad framing or a tag other than 86/87/88 (context
+ * untouched), ST_E_STATE once the context is broken. The counter steps on success.
  */
 st_t bsp_unwrap(bsp_t *b, const uint8_t *tlv, size_t tlv_len, buf_t *plain_out);
 

@@ -24,8 +24,7 @@
 #define EC_KEYFILE_MAX (64 * 1024)
 
 /* OpenSSL group names of the two SGP.22 curves. */
-static const char *ec_group_name(ec_curve_t c)
-{
+static const char *ec_group_name(ec_curve_t c) {
     switch (c) {
     case EC_CURVE_P256:
         return SN_X9_62_prime256v1;
@@ -36,8 +35,7 @@ static const char *ec_group_name(ec_curve_t c)
     }
 }
 
-static int ec_group_nid(ec_curve_t c)
-{
+static int ec_group_nid(ec_curve_t c) {
     switch (c) {
     case EC_CURVE_P256:
         return NID_X9_62_prime256v1;
@@ -48,8 +46,7 @@ static int ec_group_nid(ec_curve_t c)
     }
 }
 
-const char *ec_curve_name(ec_curve_t c)
-{
+const char *ec_curve_name(ec_curve_t c) {
     switch (c) {
     case EC_CURVE_P256:
         return "P-256";
@@ -60,8 +57,7 @@ const char *ec_curve_name(ec_curve_t c)
     }
 }
 
-st_t ec_curve_parse(const char *s, ec_curve_t *out)
-{
+st_t ec_curve_parse(const char *s, ec_curve_t *out) {
     if (s == NULL || out == NULL)
         return ST_E_INVAL;
     if (!strcasecmp(s, "P-256") || !strcasecmp(s, "P256") || !strcasecmp(s, "prime256v1")
@@ -69,16 +65,14 @@ st_t ec_curve_parse(const char *s, ec_curve_t *out)
         *out = EC_CURVE_P256;
         return ST_OK;
     }
-    if (!strcasecmp(s, "brainpoolP256r1") || !strcasecmp(s, "brp")
-        || !strcasecmp(s, "brainpool")) {
+    if (!strcasecmp(s, "brainpoolP256r1") || !strcasecmp(s, "brp") || !strcasecmp(s, "brainpool")) {
         *out = EC_CURVE_BRAINPOOLP256R1;
         return ST_OK;
     }
     return ST_E_UNSUPPORTED;
 }
 
-st_t ec_key_curve(const EVP_PKEY *key, ec_curve_t *out)
-{
+st_t ec_key_curve(const EVP_PKEY *key, ec_curve_t *out) {
     char name[64];
     size_t nlen = 0;
     int nid;
@@ -105,8 +99,7 @@ st_t ec_key_curve(const EVP_PKEY *key, ec_curve_t *out)
     return ST_E_UNSUPPORTED;
 }
 
-st_t ec_key_generate(ec_curve_t curve, EVP_PKEY **out)
-{
+st_t ec_key_generate(ec_curve_t curve, EVP_PKEY **out) {
     const char *g = ec_group_name(curve);
     EVP_PKEY *k;
 
@@ -124,8 +117,7 @@ st_t ec_key_generate(ec_curve_t curve, EVP_PKEY **out)
 
 /* Builds an EC EVP_PKEY from OSSL_PARAMs (group + pub [+ priv]). */
 static st_t ec_fromdata(ec_curve_t curve, const uint8_t *pt, size_t ptlen, const BIGNUM *priv,
-                        EVP_PKEY **out)
-{
+                        EVP_PKEY **out) {
     st_t st = ST_E_CRYPTO;
     OSSL_PARAM_BLD *bld = NULL;
     OSSL_PARAM *params = NULL;
@@ -134,8 +126,8 @@ static st_t ec_fromdata(ec_curve_t curve, const uint8_t *pt, size_t ptlen, const
 
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL
-        || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-                                            ec_group_name(curve), 0)
+        || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, ec_group_name(curve),
+                                            0)
         || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, ptlen)
         || (priv != NULL && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv))) {
         st = st_from_openssl("ec params");
@@ -147,8 +139,7 @@ static st_t ec_fromdata(ec_curve_t curve, const uint8_t *pt, size_t ptlen, const
         st = st_from_openssl("ec fromdata init");
         goto out;
     }
-    if (EVP_PKEY_fromdata(ctx, &k, priv != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-                          params)
+    if (EVP_PKEY_fromdata(ctx, &k, priv != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params)
         <= 0) {
         /* A point that is not on the curve fails here (EC_POINT_oct2point). */
         ERR_clear_error();
@@ -166,8 +157,7 @@ out:
     return st;
 }
 
-st_t ec_pubkey_from_point(ec_curve_t curve, const uint8_t *pt, size_t len, EVP_PKEY **out)
-{
+st_t ec_pubkey_from_point(ec_curve_t curve, const uint8_t *pt, size_t len, EVP_PKEY **out) {
     st_t st;
     EVP_PKEY *k = NULL;
     EVP_PKEY_CTX *ctx = NULL;
@@ -202,8 +192,7 @@ out:
     return st;
 }
 
-st_t ec_pubkey_to_point(const EVP_PKEY *key, uint8_t out[EC_POINT_LEN])
-{
+st_t ec_pubkey_to_point(const EVP_PKEY *key, uint8_t out[EC_POINT_LEN]) {
     st_t st = ST_OK;
     BIGNUM *x = NULL, *y = NULL;
     ec_curve_t c;
@@ -231,8 +220,7 @@ out:
     return st;
 }
 
-st_t ec_privkey_from_scalar(ec_curve_t curve, const uint8_t d[EC_SCALAR_LEN], EVP_PKEY **out)
-{
+st_t ec_privkey_from_scalar(ec_curve_t curve, const uint8_t d[EC_SCALAR_LEN], EVP_PKEY **out) {
     st_t st = ST_E_CRYPTO;
     EC_GROUP *grp = NULL;
     EC_POINT *pub = NULL;
@@ -277,8 +265,7 @@ out:
     return st;
 }
 
-st_t ec_privkey_to_scalar(const EVP_PKEY *key, uint8_t out[EC_SCALAR_LEN])
-{
+st_t ec_privkey_to_scalar(const EVP_PKEY *key, uint8_t out[EC_SCALAR_LEN]) {
     st_t st = ST_OK;
     BIGNUM *d = NULL;
     ec_curve_t c;
@@ -298,8 +285,7 @@ st_t ec_privkey_to_scalar(const EVP_PKEY *key, uint8_t out[EC_SCALAR_LEN])
     return st;
 }
 
-st_t ec_ecdh(EVP_PKEY *priv, EVP_PKEY *peer_pub, uint8_t z[EC_SHARED_LEN])
-{
+st_t ec_ecdh(EVP_PKEY *priv, EVP_PKEY *peer_pub, uint8_t z[EC_SHARED_LEN]) {
     st_t st = ST_OK;
     EVP_PKEY_CTX *ctx = NULL;
     ec_curve_t c1, c2;
@@ -313,8 +299,7 @@ st_t ec_ecdh(EVP_PKEY *priv, EVP_PKEY *peer_pub, uint8_t z[EC_SHARED_LEN])
         return ST_E_INVAL;
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
     if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0
-        || EVP_PKEY_derive_set_peer(ctx, peer_pub) <= 0
-        || EVP_PKEY_derive(ctx, z, &zlen) <= 0) {
+        || EVP_PKEY_derive_set_peer(ctx, peer_pub) <= 0 || EVP_PKEY_derive(ctx, z, &zlen) <= 0) {
         st = st_from_openssl("ecdh");
         goto out;
     }
@@ -327,8 +312,7 @@ out:
     return st;
 }
 
-st_t ec_sign_raw(EVP_PKEY *priv, const uint8_t *msg, size_t len, uint8_t sig[EC_SIG_RAW_LEN])
-{
+st_t ec_sign_raw(EVP_PKEY *priv, const uint8_t *msg, size_t len, uint8_t sig[EC_SIG_RAW_LEN]) {
     st_t st = ST_OK;
     EVP_MD_CTX *md = NULL;
     ECDSA_SIG *es = NULL;
@@ -365,8 +349,7 @@ out:
 }
 
 st_t ec_verify_raw(EVP_PKEY *pub, const uint8_t *msg, size_t len, const uint8_t *sig,
-                   size_t siglen)
-{
+                   size_t siglen) {
     st_t st = ST_E_BAD_SIGNATURE;
     EVP_MD_CTX *md = NULL;
     ECDSA_SIG *es = NULL;
@@ -417,8 +400,7 @@ out:
 }
 
 /* Never prompt on a terminal for a passphrase: keys here are unencrypted 0600 files. */
-static int ec_no_pass(char *buf, int size, int rwflag, void *u)
-{
+static int ec_no_pass(char *buf, int size, int rwflag, void *u) {
     (void)buf;
     (void)size;
     (void)rwflag;
@@ -426,8 +408,7 @@ static int ec_no_pass(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-st_t ec_key_load_pem(const char *path, EVP_PKEY **out)
-{
+st_t ec_key_load_pem(const char *path, EVP_PKEY **out) {
     st_t st;
     buf_t b = BUF_INIT;
     BIO *bio = NULL;
@@ -468,8 +449,7 @@ out:
 }
 
 /* Copy of the public half of a key (drops any private part). */
-static st_t ec_public_copy(EVP_PKEY *k, EVP_PKEY **out)
-{
+static st_t ec_public_copy(EVP_PKEY *k, EVP_PKEY **out) {
     unsigned char *der = NULL;
     const unsigned char *p;
     int n = i2d_PUBKEY(k, &der);
@@ -484,8 +464,7 @@ static st_t ec_public_copy(EVP_PKEY *k, EVP_PKEY **out)
     return ST_OK;
 }
 
-st_t ec_pubkey_load(const char *path, EVP_PKEY **out)
-{
+st_t ec_pubkey_load(const char *path, EVP_PKEY **out) {
     st_t st;
     buf_t b = BUF_INIT;
     BIO *bio = NULL;
@@ -558,8 +537,7 @@ out:
     return st;
 }
 
-st_t ec_key_save_pem(const char *path, EVP_PKEY *key, unsigned mode)
-{
+st_t ec_key_save_pem(const char *path, EVP_PKEY *key, unsigned mode) {
     st_t st;
     BIO *bio = NULL;
     char *data = NULL;

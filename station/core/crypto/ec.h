@@ -16,10 +16,10 @@
 
 #include "base/status.h"
 
-#define EC_POINT_LEN 65 /* 04 || X || Y */
-#define EC_SCALAR_LEN 32
+#define EC_POINT_LEN   65 /* 04 || X || Y */
+#define EC_SCALAR_LEN  32
 #define EC_SIG_RAW_LEN 64 /* r || s */
-#define EC_SHARED_LEN 32  /* x-coordinate of the ECDH product */
+#define EC_SHARED_LEN  32 /* x-coordinate of the ECDH product */
 
 typedef enum {
     EC_CURVE_NONE = 0,
