@@ -18,6 +18,8 @@
  * BPP "EID keyIndex transactionId ICCID bundleId" (decimal, decimal, hex, digits, hex). A key
  * listed there is "used": .ifppe input takes the first unused key of each eUICC, and .ifppr
  * input naming a used key is refused unless --rebind. DIR/NAME/bound.lock serialises binds.
+ * The eUICC and EUM certificates of every bound eUICC are kept in DIR/NAME/euicc/ so that
+ * `smdpf verify-report` (smdpf_report.c) can check the PIRs (DPFF06).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +43,7 @@
 #include "crypto/cms.h"
 #include "crypto/ec.h"
 #include "fmt/ifpp.h"
+#include "smdpf.h"
 #include "testkit.h"
 
 #define SMDPF_MAX_INPUT           (1024u << 20)
@@ -694,6 +697,11 @@ static int bind_main(int argc, char **argv) {
             fprintf(stderr, "ifpp-testkit smdpf bind: %s: entry %zu: %s\n", o.out, i, st_str(st));
             goto out;
         }
+        if ((st = smdpf_remember_euicc(o.pki, o.smdpf, t->eid, t->euicc, t->eum)) != ST_OK) {
+            fprintf(stderr, "ifpp-testkit smdpf bind: EID %s: cannot keep its certificates: %s\n",
+                    eid_s, st_str(st));
+            goto out;
+        }
         hex_encode(e.tid, e.tid_len, tid_hex);
         hex_encode(hdr.bundle_id, sizeof(hdr.bundle_id), bid_hex);
         tk_iccid_to_str(iccid_hdr, iccid_s);
@@ -779,6 +787,8 @@ out:
 int tk_smdpf_main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "bind"))
         return bind_main(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "verify-report"))
+        return smdpf_verify_report_main(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         bind_usage(stdout);
         return 0;

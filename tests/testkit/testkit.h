@@ -23,7 +23,11 @@
 
 // clang-format off
 #define TESTKIT_GROUPS(X)                                                                      \
-    X(pki, "pki init DIR [--curve P-256|brainpoolP256r1] [--from-sgp26 DIR]")
+    X(pki, "pki init DIR [--curve P-256|brainpoolP256r1] [--from-sgp26 DIR]")                  \
+    X(smdpf, "smdpf bind REQ.ifppr|DATA.ifppe [--smdpf NAME] [--profiles UPP...] [--ppk] -o OUT.ifppb | smdpf verify-report FILE.ifppl [--smdpf NAME]") \
+    X(eum, "eum make DIR --count N --keys K [--eid-prefix P] [--pki DIR]")                     \
+    X(euicc, "euicc serve --state DIR --vpcd-port P [--latency-ms N] [--bps N] [--max-block N] [--t0-only] [--faults SPEC]") \
+    X(line, "line up DIR --readers N [--cards DIR] [--base-port P] [serve options] | line down DIR | line bench DIR")
 // clang-format on
 
 #define X_DECL(name, help) int tk_##name##_main(int argc, char **argv);

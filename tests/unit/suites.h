@@ -8,7 +8,21 @@
 // clang-format off
 #define TEST_SUITES(X)                                                                         \
     X(base)                                                                                    \
-    X(tlv)
+    X(tlv)                                                                                     \
+    X(ec)                                                                                      \
+    X(bsp)                                                                                     \
+    X(bpp_build)                                                                               \
+    X(bpp)                                                                                     \
+    X(pir)                                                                                     \
+    X(ifpp)                                                                                    \
+    X(cert)                                                                                    \
+    X(cms)                                                                                     \
+    X(apdu)                                                                                    \
+    X(es10)                                                                                    \
+    X(monitor)                                                                                 \
+    X(store)                                                                                   \
+    X(config)                                                                                  \
+    X(sim)
 // clang-format on
 
 #define X_DECL(name) void test_##name##_register(void);
