@@ -24,10 +24,10 @@
 #include "base/log.h"
 #include "ifpp_config.h"
 
-#define DEFAULT_ISDR_AID "A0000005591010FFFFFFFF8900000100"
+#define DEFAULT_ISDR_AID  "A0000005591010FFFFFFFF8900000100"
 #define DEFAULT_STATE_DIR IFPP_LOCALSTATEDIR "/lib/ifpp-station"
-#define SLOT_PREFIX "slot."
-#define LABEL_MAX 16
+#define SLOT_PREFIX       "slot."
+#define LABEL_MAX         16
 
 typedef struct parse parse_t;
 
@@ -53,15 +53,15 @@ struct parse {
     size_t err_len;
 };
 
-static const char *const sections[] = {"station", "store", "trust", "smdpf",
+static const char *const sections[] = {"station", "store", "trust",   "smdpf",
                                        "dm",      "card",  "readers", "policy"};
 
 /* ---- errors ---- */
 
-static void p_fail(parse_t *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 static void p_fail(parse_t *p, int line, const char *fmt, ...)
-{
+    __attribute__((format(printf, 3, 4)));
+
+static void p_fail(parse_t *p, int line, const char *fmt, ...) {
     char msg[384];
     va_list ap;
 
@@ -81,14 +81,12 @@ static void p_fail(parse_t *p, int line, const char *fmt, ...)
 }
 
 /* A bad value of the key being handled: "[card] block_size = 300: out of range 1..255". */
-static bool bad(parse_t *p, const char *why)
-{
+static bool bad(parse_t *p, const char *why) {
     p_fail(p, p->line, "[%s] %s = %s: %s", p->section, p->key, p->value, why);
     return false;
 }
 
-static bool nomem(parse_t *p)
-{
+static bool nomem(parse_t *p) {
     if (p->st == ST_OK) {
         p_fail(p, p->line, "out of memory");
         p->st = ST_E_NOMEM;
@@ -99,8 +97,7 @@ static bool nomem(parse_t *p)
 /* ---- value parsers ---- */
 
 static bool parse_uint(parse_t *p, const char *v, unsigned long min, unsigned long max,
-                       unsigned long *out)
-{
+                       unsigned long *out) {
     char why[64];
     unsigned long n = 0;
     size_t len = strlen(v);
@@ -118,16 +115,13 @@ static bool parse_uint(parse_t *p, const char *v, unsigned long min, unsigned lo
 }
 
 /* Station and DM ids: they go into file names and reports. */
-static bool valid_id(const char *v)
-{
+static bool valid_id(const char *v) {
     size_t n = strlen(v);
     return n >= 1 && n <= CONFIG_ID_MAX
-           && strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-                  == n;
+           && strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-static bool set_string(parse_t *p, char **dst, const char *v)
-{
+static bool set_string(parse_t *p, char **dst, const char *v) {
     char *c = strdup(v);
     if (!c)
         return nomem(p);
@@ -136,16 +130,14 @@ static bool set_string(parse_t *p, char **dst, const char *v)
     return true;
 }
 
-static bool set_id(parse_t *p, char **dst, const char *v)
-{
+static bool set_id(parse_t *p, char **dst, const char *v) {
     if (!valid_id(v))
         return bad(p, "1..63 characters of A-Z a-z 0-9 . _ - expected");
     return set_string(p, dst, v);
 }
 
 /* A path, resolved against the configuration file's directory when relative. */
-static bool set_path(parse_t *p, char **dst, const char *v)
-{
+static bool set_path(parse_t *p, char **dst, const char *v) {
     char *c = NULL;
 
     if (!*v)
@@ -162,8 +154,7 @@ static bool set_path(parse_t *p, char **dst, const char *v)
     return true;
 }
 
-static bool append_string(parse_t *p, char ***arr, size_t *n, char *owned)
-{
+static bool append_string(parse_t *p, char ***arr, size_t *n, char *owned) {
     char **na;
     if (!owned)
         return nomem(p);
@@ -178,8 +169,7 @@ static bool append_string(parse_t *p, char ***arr, size_t *n, char *owned)
 }
 
 /* Dotted-decimal OID: at least two arcs, no leading zeros, first arc 0..2 (X.660). */
-static bool valid_oid(const char *v)
-{
+static bool valid_oid(const char *v) {
     const char *c = v;
     int arcs = 0;
     unsigned long first = 0;
@@ -202,23 +192,19 @@ static bool valid_oid(const char *v)
 
 /* ---- setters, one per key ---- */
 
-static bool k_station_id(parse_t *p, const char *v)
-{
+static bool k_station_id(parse_t *p, const char *v) {
     return set_id(p, &p->cfg->station.id, v);
 }
 
-static bool k_state_dir(parse_t *p, const char *v)
-{
+static bool k_state_dir(parse_t *p, const char *v) {
     return set_path(p, &p->cfg->station.state_dir, v);
 }
 
-static bool k_pin_file(parse_t *p, const char *v)
-{
+static bool k_pin_file(parse_t *p, const char *v) {
     return set_path(p, &p->cfg->station.operator_pin_file, v);
 }
 
-static bool k_busy_timeout(parse_t *p, const char *v)
-{
+static bool k_busy_timeout(parse_t *p, const char *v) {
     unsigned long n;
     if (!parse_uint(p, v, 0, 600000, &n))
         return false;
@@ -226,16 +212,14 @@ static bool k_busy_timeout(parse_t *p, const char *v)
     return true;
 }
 
-static bool k_ci(parse_t *p, const char *v)
-{
+static bool k_ci(parse_t *p, const char *v) {
     char *path = NULL;
     if (!set_path(p, &path, v))
         return false;
     return append_string(p, &p->cfg->trust.ci, &p->cfg->trust.n_ci, path);
 }
 
-static bool k_allowed(parse_t *p, const char *v)
-{
+static bool k_allowed(parse_t *p, const char *v) {
     const char *c = v;
 
     if (!*v)
@@ -272,28 +256,23 @@ static bool k_allowed(parse_t *p, const char *v)
     }
 }
 
-static bool k_dm_id(parse_t *p, const char *v)
-{
+static bool k_dm_id(parse_t *p, const char *v) {
     return set_id(p, &p->cfg->dm.id, v);
 }
 
-static bool k_dm_key(parse_t *p, const char *v)
-{
+static bool k_dm_key(parse_t *p, const char *v) {
     return set_path(p, &p->cfg->dm.key, v);
 }
 
-static bool k_dm_cert(parse_t *p, const char *v)
-{
+static bool k_dm_cert(parse_t *p, const char *v) {
     return set_path(p, &p->cfg->dm.cert, v);
 }
 
-static bool k_dm_chain(parse_t *p, const char *v)
-{
+static bool k_dm_chain(parse_t *p, const char *v) {
     return set_path(p, &p->cfg->dm.chain, v);
 }
 
-static bool k_isdr_aid(parse_t *p, const char *v)
-{
+static bool k_isdr_aid(parse_t *p, const char *v) {
     buf_t b = BUF_INIT;
     bool ok;
 
@@ -310,8 +289,7 @@ static bool k_isdr_aid(parse_t *p, const char *v)
     return ok ? true : bad(p, "an AID is 5..16 bytes");
 }
 
-static bool k_block_size(parse_t *p, const char *v)
-{
+static bool k_block_size(parse_t *p, const char *v) {
     unsigned long n;
     if (!parse_uint(p, v, 1, 255, &n))
         return false;
@@ -319,8 +297,7 @@ static bool k_block_size(parse_t *p, const char *v)
     return true;
 }
 
-static bool k_apdu_timeout(parse_t *p, const char *v)
-{
+static bool k_apdu_timeout(parse_t *p, const char *v) {
     unsigned long n;
     if (!parse_uint(p, v, 100, 600000, &n))
         return false;
@@ -328,8 +305,7 @@ static bool k_apdu_timeout(parse_t *p, const char *v)
     return true;
 }
 
-static bool k_readers_max(parse_t *p, const char *v)
-{
+static bool k_readers_max(parse_t *p, const char *v) {
     unsigned long n;
     if (!parse_uint(p, v, 1, CONFIG_MAX_READERS, &n))
         return false;
@@ -337,8 +313,7 @@ static bool k_readers_max(parse_t *p, const char *v)
     return true;
 }
 
-static bool k_unknown_eid(parse_t *p, const char *v)
-{
+static bool k_unknown_eid(parse_t *p, const char *v) {
     if (strcmp(v, "refuse") == 0)
         p->cfg->policy.unknown_eid = CONFIG_UNKNOWN_EID_REFUSE;
     else if (strcmp(v, "hold") == 0)
@@ -348,8 +323,7 @@ static bool k_unknown_eid(parse_t *p, const char *v)
     return true;
 }
 
-static bool k_delete_keys(parse_t *p, const char *v)
-{
+static bool k_delete_keys(parse_t *p, const char *v) {
     if (strcmp(v, "manual") == 0)
         p->cfg->policy.delete_keys = CONFIG_DELETE_KEYS_MANUAL;
     else if (strcmp(v, "after-load") == 0)
@@ -359,8 +333,7 @@ static bool k_delete_keys(parse_t *p, const char *v)
     return true;
 }
 
-static bool k_max_retries(parse_t *p, const char *v)
-{
+static bool k_max_retries(parse_t *p, const char *v) {
     unsigned long n;
     if (!parse_uint(p, v, 0, 100, &n))
         return false;
@@ -390,15 +363,13 @@ static const cfg_key_t cfg_keys[] = {
 #define N_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
 /* [readers] slot.<label> = <reader> */
-static bool k_slot(parse_t *p, const char *label, const char *v)
-{
+static bool k_slot(parse_t *p, const char *label, const char *v) {
     config_slot_t *ns;
     size_t n = strlen(label);
     char *l = NULL, *r = NULL;
 
     if (n == 0 || n > LABEL_MAX
-        || strspn(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-               != n)
+        || strspn(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
         return bad(p, "slot label: 1..16 characters of A-Z a-z 0-9 _ - expected");
     if (!*v)
         return bad(p, "empty reader name");
@@ -410,8 +381,7 @@ static bool k_slot(parse_t *p, const char *label, const char *v)
     }
     l = strdup(label);
     r = strdup(v);
-    ns = (l && r) ? realloc(p->cfg->readers.slots,
-                            (p->cfg->readers.n_slots + 1) * sizeof(*ns))
+    ns = (l && r) ? realloc(p->cfg->readers.slots, (p->cfg->readers.n_slots + 1) * sizeof(*ns))
                   : NULL;
     if (!ns) {
         free(l);
@@ -427,16 +397,14 @@ static bool k_slot(parse_t *p, const char *label, const char *v)
 
 /* ---- inih glue ---- */
 
-static bool known_section(const char *name)
-{
+static bool known_section(const char *name) {
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
         if (strcmp(name, sections[i]) == 0)
             return true;
     return false;
 }
 
-static int on_pair(void *user, const char *section, const char *name, const char *value)
-{
+static int on_pair(void *user, const char *section, const char *name, const char *value) {
     parse_t *p = user;
 
     if (p->st != ST_OK)
@@ -456,8 +424,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
         if (strcmp(cfg_keys[i].section, section) != 0 || strcmp(cfg_keys[i].key, name) != 0)
             continue;
         if (p->seen[i] && !cfg_keys[i].repeatable) {
-            p_fail(p, p->line, "[%s] %s given twice (first at line %d)", section, name,
-                   p->seen[i]);
+            p_fail(p, p->line, "[%s] %s given twice (first at line %d)", section, name, p->seen[i]);
             return 1;
         }
         if (!p->seen[i])
@@ -470,8 +437,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
 }
 
 /* fgets-shaped reader for ini_parse_stream (see the comment at the top). */
-static char *read_line(char *str, int num, void *stream)
-{
+static char *read_line(char *str, int num, void *stream) {
     parse_t *p = stream;
     ssize_t n = getline(&p->buf, &p->cap, p->f);
     const char *c;
@@ -506,8 +472,7 @@ static char *read_line(char *str, int num, void *stream)
 
 /* ---- defaults, load, free ---- */
 
-static st_t set_defaults(config_t *cfg)
-{
+static st_t set_defaults(config_t *cfg) {
     char host[256] = "";
 
     if (gethostname(host, sizeof(host) - 1) != 0 || !valid_id(host))
@@ -530,8 +495,7 @@ static st_t set_defaults(config_t *cfg)
 }
 
 /* Checks that involve several keys; defaults that depend on other keys. */
-static void finish(parse_t *p)
-{
+static void finish(parse_t *p) {
     config_t *cfg = p->cfg;
 
     if (cfg->readers.n_slots > cfg->readers.max)
@@ -546,8 +510,7 @@ static void finish(parse_t *p)
         p->st = ST_E_NOMEM;
 }
 
-void config_free(config_t *cfg)
-{
+void config_free(config_t *cfg) {
     if (!cfg)
         return;
     free(cfg->path);
@@ -572,8 +535,7 @@ void config_free(config_t *cfg)
     free(cfg);
 }
 
-st_t config_load(const char *path, config_t **out, char *err, size_t err_len)
-{
+st_t config_load(const char *path, config_t **out, char *err, size_t err_len) {
     parse_t p;
     config_t *cfg = NULL;
     int rc;
@@ -648,8 +610,7 @@ out:
     return ST_OK;
 }
 
-bool config_smdpf_allowed(const config_t *cfg, const char *oid)
-{
+bool config_smdpf_allowed(const config_t *cfg, const char *oid) {
     if (!cfg || !oid)
         return false;
     for (size_t i = 0; i < cfg->smdpf.n_allowed; i++)
@@ -659,8 +620,7 @@ bool config_smdpf_allowed(const config_t *cfg, const char *oid)
 }
 
 /* Length of a PC/SC reader name without its trailing " DD SS" (two 2-hex-digit fields). */
-static size_t strip_slot_suffix(const char *name)
-{
+static size_t strip_slot_suffix(const char *name) {
     size_t n = strlen(name);
     const char *t = name + n - 6;
 
@@ -670,8 +630,7 @@ static size_t strip_slot_suffix(const char *name)
     return n;
 }
 
-const char *config_slot_label(const config_t *cfg, const char *reader_name)
-{
+const char *config_slot_label(const config_t *cfg, const char *reader_name) {
     size_t n;
 
     if (!cfg || !reader_name)

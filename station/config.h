@@ -61,9 +61,9 @@
 #include "base/status.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/ifpp-station/station.conf"
-#define CONFIG_MAX_READERS 16 /* pcsc-lite 1.9.9: reader slots per pcscd */
-#define CONFIG_ID_MAX 63      /* station and DM ids (ifpp files carry char[64]) */
-#define CONFIG_AID_MAX 16
+#define CONFIG_MAX_READERS  16 /* pcsc-lite 1.9.9: reader slots per pcscd */
+#define CONFIG_ID_MAX       63 /* station and DM ids (ifpp files carry char[64]) */
+#define CONFIG_AID_MAX      16
 
 typedef enum {
     CONFIG_UNKNOWN_EID_REFUSE = 0,

@@ -38,15 +38,13 @@ static const char sql_audit_all[] = "SELECT seq, ts, actor, action, object, old_
                                     "new_value, reason, prev_hash, hash FROM audit ORDER BY seq";
 static const char sql_audit_sequence[] = "SELECT seq FROM sqlite_sequence WHERE name = 'audit'";
 
-static void be64(uint8_t out[8], uint64_t v)
-{
+static void be64(uint8_t out[8], uint64_t v) {
     for (int i = 7; i >= 0; i--, v >>= 8)
         out[i] = (uint8_t)v;
 }
 
 static st_t audit_hash(const uint8_t prev[STORE_HASH_LEN], const audit_row_t *r,
-                       uint8_t out[STORE_HASH_LEN])
-{
+                       uint8_t out[STORE_HASH_LEN]) {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     uint8_t num[8];
     unsigned int len = 0;
@@ -55,8 +53,7 @@ static st_t audit_hash(const uint8_t prev[STORE_HASH_LEN], const audit_row_t *r,
 
     if (!ctx)
         return ST_E_NOMEM;
-    ok = EVP_DigestInit_ex2(ctx, EVP_sha256(), NULL)
-         && EVP_DigestUpdate(ctx, prev, STORE_HASH_LEN)
+    ok = EVP_DigestInit_ex2(ctx, EVP_sha256(), NULL) && EVP_DigestUpdate(ctx, prev, STORE_HASH_LEN)
          && EVP_DigestUpdate(ctx, AUDIT_DOMAIN, sizeof(AUDIT_DOMAIN));
     be64(num, r->seq);
     ok = ok && EVP_DigestUpdate(ctx, num, sizeof(num));
@@ -90,8 +87,7 @@ static st_t audit_hash(const uint8_t prev[STORE_HASH_LEN], const audit_row_t *r,
 }
 
 st_t audit_append_locked(store_t *s, const char *actor, const char *action, const char *object,
-                         const char *old_value, const char *new_value, const char *reason)
-{
+                         const char *old_value, const char *new_value, const char *reason) {
     sqlite3_stmt *q = NULL;
     uint8_t prev[STORE_HASH_LEN] = {0}, hash[STORE_HASH_LEN];
     audit_row_t r = {0, 0, {actor, action, object, old_value, new_value, reason}};
@@ -113,15 +109,13 @@ st_t audit_append_locked(store_t *s, const char *actor, const char *action, cons
     st = audit_hash(prev, &r, hash);
     if (st != ST_OK)
         return st;
-    return STMT_RUN(s, STMT_AUDIT_INSERT, sql_audit_insert, SA_I(r.seq), SA_I(r.ts),
-                    SA_T(actor), SA_T(action), SA_T(object), SA_T(old_value),
-                    SA_T(new_value), SA_T(reason), SA_B(prev, sizeof(prev)),
-                    SA_B(hash, sizeof(hash)));
+    return STMT_RUN(s, STMT_AUDIT_INSERT, sql_audit_insert, SA_I(r.seq), SA_I(r.ts), SA_T(actor),
+                    SA_T(action), SA_T(object), SA_T(old_value), SA_T(new_value), SA_T(reason),
+                    SA_B(prev, sizeof(prev)), SA_B(hash, sizeof(hash)));
 }
 
 st_t store_audit_append(store_t *s, const char *actor, const char *action, const char *object,
-                        const char *old_value, const char *new_value, const char *reason)
-{
+                        const char *old_value, const char *new_value, const char *reason) {
     st_t st;
 
     if (!s)
@@ -143,8 +137,7 @@ st_t store_audit_append(store_t *s, const char *actor, const char *action, const
 
 /* Reads the next row into r (text pointers valid until the next step) and its hashes. */
 static st_t audit_read(sqlite3_stmt *q, audit_row_t *r, uint8_t prev[STORE_HASH_LEN],
-                       uint8_t hash[STORE_HASH_LEN])
-{
+                       uint8_t hash[STORE_HASH_LEN]) {
     st_t st;
 
     r->seq = (uint64_t)sqlite3_column_int64(q, 0);
@@ -157,11 +150,10 @@ static st_t audit_read(sqlite3_stmt *q, audit_row_t *r, uint8_t prev[STORE_HASH_
     return st;
 }
 
-st_t store_audit_verify(store_t *s, uint64_t *first_bad_seq, uint64_t *n_rows)
-{
+st_t store_audit_verify(store_t *s, uint64_t *first_bad_seq, uint64_t *n_rows) {
     sqlite3_stmt *q = NULL;
     uint8_t chain[STORE_HASH_LEN] = {0}, prev[STORE_HASH_LEN], hash[STORE_HASH_LEN],
-                                  want[STORE_HASH_LEN];
+            want[STORE_HASH_LEN];
     uint64_t expect = 1, n = 0, bad = 0;
     audit_row_t r;
     bool row = false, own_tx;
@@ -203,8 +195,9 @@ st_t store_audit_verify(store_t *s, uint64_t *first_bad_seq, uint64_t *n_rows)
             st = stmt_step(s, q, &row);
         if (st == ST_OK && (row ? (uint64_t)sqlite3_column_int64(q, 0) : 0) != expect - 1) {
             bad = expect;
-            st_log(ST_LOG_ERR, "store: audit log ends at seq %" PRIu64 " but seq %" PRIu64
-                   " was written", expect - 1, row ? (uint64_t)sqlite3_column_int64(q, 0) : 0);
+            st_log(ST_LOG_ERR,
+                   "store: audit log ends at seq %" PRIu64 " but seq %" PRIu64 " was written",
+                   expect - 1, row ? (uint64_t)sqlite3_column_int64(q, 0) : 0);
         }
         stmt_put(q);
     }

@@ -43,22 +43,19 @@ static const char *const outcome_names[] = {
     [STORE_OUTCOME_INTERRUPTED] = "interrupted",
 };
 
-const char *store_bpp_state_name(store_bpp_state_t st)
-{
+const char *store_bpp_state_name(store_bpp_state_t st) {
     if ((unsigned)st >= STORE_BPP__COUNT)
         return "?";
     return bpp_state_names[st];
 }
 
-bool store_bpp_transition_legal(store_bpp_state_t from, store_bpp_state_t to)
-{
+bool store_bpp_transition_legal(store_bpp_state_t from, store_bpp_state_t to) {
     if ((unsigned)from >= STORE_BPP__COUNT || (unsigned)to >= STORE_BPP__COUNT)
         return false;
     return bpp_legal[from][to];
 }
 
-st_t bpp_state_parse(const char *name, store_bpp_state_t *out)
-{
+st_t bpp_state_parse(const char *name, store_bpp_state_t *out) {
     for (unsigned i = 0; name && i < STORE_BPP__COUNT; i++) {
         if (strcmp(name, bpp_state_names[i]) == 0) {
             *out = (store_bpp_state_t)i;
@@ -74,16 +71,15 @@ st_t bpp_state_parse(const char *name, store_bpp_state_t *out)
 /* Columns read by bpp_from_row, in this order; then the FROM clause. CROSS JOIN fixes the
  * join order (SQLite never reorders it): the bpp index drives, bundle and smdpf are primary
  * key lookups. Without it the planner may start from the small smdpf table. */
-#define BPP_COLS                                                                               \
-    "b.id, b.bundle_id, bu.bundle_id, b.seq, s.oid, b.eid, b.key_index, b.tid, b.iccid, "      \
+#define BPP_COLS                                                                                   \
+    "b.id, b.bundle_id, bu.bundle_id, b.seq, s.oid, b.eid, b.key_index, b.tid, b.iccid, "          \
     "b.profile_type, b.bpp_len, b.state, b.retries, b.last_error, b.updated_at"
 #define BPP_NCOLS 15
-#define BPP_FROM                                                                               \
-    " FROM bpp b CROSS JOIN bundle bu ON bu.id = b.bundle_id "                                 \
+#define BPP_FROM                                                                                   \
+    " FROM bpp b CROSS JOIN bundle bu ON bu.id = b.bundle_id "                                     \
     "CROSS JOIN smdpf s ON s.id = b.smdpf_id "
 
-static st_t bpp_from_row(sqlite3_stmt *q, store_bpp_t *b)
-{
+static st_t bpp_from_row(sqlite3_stmt *q, store_bpp_t *b) {
     st_t st;
 
     memset(b, 0, sizeof(*b));
@@ -116,9 +112,9 @@ static st_t bpp_from_row(sqlite3_stmt *q, store_bpp_t *b)
 
 static const char sql_bpp_get[] = "SELECT " BPP_COLS BPP_FROM "WHERE b.id = ?1";
 static const char sql_bpp_blob[] = "SELECT bf36 FROM bpp_blob WHERE bpp_id = ?1";
-static const char sql_bpp_pending[] = "SELECT " BPP_COLS BPP_FROM
-                                      "WHERE b.eid = ?1 AND b.state = 'pending' "
-                                      "AND s.allowed = 1 ORDER BY b.id";
+static const char sql_bpp_pending[] =
+    "SELECT " BPP_COLS BPP_FROM "WHERE b.eid = ?1 AND b.state = 'pending' "
+    "AND s.allowed = 1 ORDER BY b.id";
 static const char sql_bpp_pending_failed[] =
     "SELECT " BPP_COLS BPP_FROM "WHERE b.eid = ?1 AND b.state IN ('pending', 'failed') "
     "AND s.allowed = 1 ORDER BY b.id";
@@ -127,8 +123,7 @@ static const char sql_bpp_loading[] =
     "LEFT JOIN attempt a ON a.bpp_id = b.id AND a.ended_at IS NULL "
     "WHERE b.state = 'loading' ORDER BY b.id";
 
-st_t store_bpp_get(store_t *s, int64_t bpp_id, store_bpp_t *out)
-{
+st_t store_bpp_get(store_t *s, int64_t bpp_id, store_bpp_t *out) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     st_t st;
@@ -149,8 +144,7 @@ st_t store_bpp_get(store_t *s, int64_t bpp_id, store_bpp_t *out)
     return st;
 }
 
-st_t store_bpp_blob(store_t *s, int64_t bpp_id, buf_t *out)
-{
+st_t store_bpp_blob(store_t *s, int64_t bpp_id, buf_t *out) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     st_t st;
@@ -170,8 +164,7 @@ st_t store_bpp_blob(store_t *s, int64_t bpp_id, buf_t *out)
     return st;
 }
 
-void store_bpp_list_free(store_bpp_list_t *l)
-{
+void store_bpp_list_free(store_bpp_list_t *l) {
     if (!l)
         return;
     free(l->v);
@@ -180,8 +173,7 @@ void store_bpp_list_free(store_bpp_list_t *l)
 }
 
 /* Grows an array of `size`-byte elements by one; returns the new element or NULL. */
-static void *grow(void **v, size_t *n, size_t *cap, size_t size)
-{
+static void *grow(void **v, size_t *n, size_t *cap, size_t size) {
     if (*n == *cap) {
         size_t ncap = *cap ? 2 * *cap : 8;
         void *nv = realloc(*v, ncap * size);
@@ -194,8 +186,7 @@ static void *grow(void **v, size_t *n, size_t *cap, size_t size)
 }
 
 st_t store_bpp_pending(store_t *s, const uint8_t eid[STORE_EID_LEN], bool with_failed,
-                       store_bpp_list_t *out)
-{
+                       store_bpp_list_t *out) {
     sqlite3_stmt *q = NULL;
     store_bpp_list_t l = {NULL, 0};
     size_t cap = 0;
@@ -228,8 +219,7 @@ st_t store_bpp_pending(store_t *s, const uint8_t eid[STORE_EID_LEN], bool with_f
     return ST_OK;
 }
 
-void store_loading_list_free(store_loading_list_t *l)
-{
+void store_loading_list_free(store_loading_list_t *l) {
     if (!l)
         return;
     free(l->v);
@@ -237,8 +227,7 @@ void store_loading_list_free(store_loading_list_t *l)
     l->n = 0;
 }
 
-st_t store_bpp_loading(store_t *s, store_loading_list_t *out)
-{
+st_t store_bpp_loading(store_t *s, store_loading_list_t *out) {
     sqlite3_stmt *q = NULL;
     store_loading_list_t l = {NULL, 0};
     size_t cap = 0;
@@ -276,9 +265,8 @@ static const char sql_bpp_cas[] =
     "UPDATE bpp SET state = ?3, updated_at = ?4, retries = retries + ?5, "
     "last_error = coalesce(?6, last_error) WHERE id = ?1 AND state = ?2";
 static const char sql_bpp_state[] = "SELECT state FROM bpp WHERE id = ?1";
-static const char sql_attempt_open[] =
-    "INSERT INTO attempt(bpp_id, reader, operator, started_at) "
-    "VALUES (?1, ?2, coalesce(?3, ''), ?4)";
+static const char sql_attempt_open[] = "INSERT INTO attempt(bpp_id, reader, operator, started_at) "
+                                       "VALUES (?1, ?2, coalesce(?3, ''), ?4)";
 static const char sql_attempt_close[] =
     "UPDATE attempt SET ended_at = ?2, outcome = ?3, apdus = ?4, bytes = ?5, "
     "duration_ms = ?6, bpp_command_id = ?7, error_reason = ?8, fpa_error_code = ?9, "
@@ -301,8 +289,7 @@ static const char sql_otk_consume[] =
     "WHERE (eid, key_index) = (SELECT eid, key_index FROM bpp WHERE id = ?1)";
 
 /* Why a CAS matched no row: the BPP is unknown, or it is not in `from` any more. */
-static st_t cas_miss(store_t *s, int64_t bpp_id, store_bpp_state_t from)
-{
+static st_t cas_miss(store_t *s, int64_t bpp_id, store_bpp_state_t from) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     char now[16] = "";
@@ -324,8 +311,7 @@ static st_t cas_miss(store_t *s, int64_t bpp_id, store_bpp_state_t from)
     return ST_E_STATE;
 }
 
-static st_t check_change(store_bpp_state_t to, const store_change_t *ch)
-{
+static st_t check_change(store_bpp_state_t to, const store_change_t *ch) {
     st_t st = ST_OK;
 
     if (to == STORE_BPP_LOADING && (!ch || !ch->reader || !*ch->reader)) {
@@ -351,8 +337,7 @@ static st_t check_change(store_bpp_state_t to, const store_change_t *ch)
     return st;
 }
 
-static store_outcome_t derive_outcome(store_bpp_state_t to, const store_change_t *ch)
-{
+static store_outcome_t derive_outcome(store_bpp_state_t to, const store_change_t *ch) {
     if (ch && ch->outcome != STORE_OUTCOME_AUTO)
         return ch->outcome;
     if (to == STORE_BPP_INSTALLED)
@@ -363,14 +348,12 @@ static store_outcome_t derive_outcome(store_bpp_state_t to, const store_change_t
 }
 
 /* An int field where -1 means "none": SQL NULL. */
-static sqlarg_t opt_int(int v)
-{
+static sqlarg_t opt_int(int v) {
     return v < 0 ? SA_N : SA_I(v);
 }
 
-st_t store_bpp_transition(store_t *s, int64_t bpp_id, store_bpp_state_t from,
-                          store_bpp_state_t to, const store_change_t *ch)
-{
+st_t store_bpp_transition(store_t *s, int64_t bpp_id, store_bpp_state_t from, store_bpp_state_t to,
+                          const store_change_t *ch) {
     static const store_change_t none = STORE_CHANGE_INIT;
     int64_t now = store_now();
     st_t st;
@@ -396,8 +379,8 @@ st_t store_bpp_transition(store_t *s, int64_t bpp_id, store_bpp_state_t from,
 
     /* Compare-and-set: the UPDATE matches only while the row is still in `from`. */
     st = STMT_RUN(s, STMT_BPP_CAS, sql_bpp_cas, SA_I(bpp_id), SA_T(bpp_state_names[from]),
-             SA_T(bpp_state_names[to]), SA_I(now),
-             SA_I(from == STORE_BPP_FAILED && to == STORE_BPP_LOADING), SA_T(ch->error));
+                  SA_T(bpp_state_names[to]), SA_I(now),
+                  SA_I(from == STORE_BPP_FAILED && to == STORE_BPP_LOADING), SA_T(ch->error));
     if (st == ST_OK && sqlite3_changes(s->db) != 1)
         st = cas_miss(s, bpp_id, from);
     if (st != ST_OK)
@@ -405,29 +388,28 @@ st_t store_bpp_transition(store_t *s, int64_t bpp_id, store_bpp_state_t from,
 
     if (from == STORE_BPP_LOADING) {
         st = STMT_RUN(s, STMT_ATTEMPT_CLOSE, sql_attempt_close, SA_I(bpp_id), SA_I(now),
-                 SA_T(outcome_names[derive_outcome(to, ch)]), SA_I(ch->apdus),
-                 SA_I(ch->bytes), SA_I(ch->duration_ms), opt_int(ch->bpp_command_id),
-                 opt_int(ch->error_reason), opt_int(ch->fpa_error_code), SA_T(ch->error),
-                 SA_B(ch->pir, ch->pir_len));
+                      SA_T(outcome_names[derive_outcome(to, ch)]), SA_I(ch->apdus), SA_I(ch->bytes),
+                      SA_I(ch->duration_ms), opt_int(ch->bpp_command_id), opt_int(ch->error_reason),
+                      opt_int(ch->fpa_error_code), SA_T(ch->error), SA_B(ch->pir, ch->pir_len));
         if (st == ST_OK && sqlite3_changes(s->db) != 1)
             st_log(ST_LOG_WARN, "store: BPP %" PRId64 " left loading without an open attempt",
                    bpp_id);
     }
     if (st == ST_OK && to == STORE_BPP_LOADING) {
         st = STMT_RUN(s, STMT_ATTEMPT_OPEN, sql_attempt_open, SA_I(bpp_id), SA_T(ch->reader),
-                 SA_T(ch->op), SA_I(now));
+                      SA_T(ch->op), SA_I(now));
         if (st == ST_OK && ch->attempt_id)
             *ch->attempt_id = sqlite3_last_insert_rowid(s->db);
     }
     if (st == ST_OK && to == STORE_BPP_INSTALLED) {
         st = STMT_RUN(s, STMT_RESULT_INSTALLED, sql_result_installed, SA_I(bpp_id),
-                 SA_B(ch->pir, ch->pir_len), SA_I(ch->pir_verified), SA_I(now));
+                      SA_B(ch->pir, ch->pir_len), SA_I(ch->pir_verified), SA_I(now));
         if (st == ST_OK) /* the card erased the one-time private key (GENS08) */
             st = STMT_RUN(s, STMT_OTK_CONSUME, sql_otk_consume, SA_I(bpp_id), SA_I(now));
     }
     if (st == ST_OK && to == STORE_BPP_DEAD)
-        st = STMT_RUN(s, STMT_RESULT_DEAD, sql_result_dead, SA_I(bpp_id), SA_B(ch->pir, ch->pir_len),
-                 opt_int(ch->fpa_error_code), SA_I(now));
+        st = STMT_RUN(s, STMT_RESULT_DEAD, sql_result_dead, SA_I(bpp_id),
+                      SA_B(ch->pir, ch->pir_len), opt_int(ch->fpa_error_code), SA_I(now));
     if (st == ST_OK && ch->actor) {
         char object[32];
         snprintf(object, sizeof(object), "bpp:%" PRId64, bpp_id);

@@ -7,8 +7,7 @@
 #include "base/log.h"
 #include "store_internal.h"
 
-st_t check_oid(const char *oid)
-{
+st_t check_oid(const char *oid) {
     st_t st = check_text("SM-DPf OID", oid, STORE_OID_MAX, true);
     char prev = '.';
 
@@ -37,8 +36,7 @@ static const char sql_smdpf_ensure[] =
     "INSERT INTO smdpf(oid, name, allowed, added_at) VALUES (?1, coalesce(?2, ''), 1, ?3) "
     "ON CONFLICT(oid) DO NOTHING";
 
-st_t store_smdpf_put(store_t *s, const char *oid, const char *name, bool allowed)
-{
+st_t store_smdpf_put(store_t *s, const char *oid, const char *name, bool allowed) {
     sqlite3_stmt *q = NULL;
     st_t st;
 
@@ -65,8 +63,7 @@ st_t store_smdpf_put(store_t *s, const char *oid, const char *name, bool allowed
     return store_tx_commit(s);
 }
 
-st_t store_smdpf_get(store_t *s, const char *oid, store_smdpf_t *out)
-{
+st_t store_smdpf_get(store_t *s, const char *oid, store_smdpf_t *out) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     st_t st;
@@ -95,8 +92,7 @@ st_t store_smdpf_get(store_t *s, const char *oid, store_smdpf_t *out)
 }
 
 /* The row id of SM-DPf `oid`, created (allowed) when absent. Inside a transaction. */
-static st_t smdpf_ensure(store_t *s, const char *oid, const char *name, int64_t *id)
-{
+static st_t smdpf_ensure(store_t *s, const char *oid, const char *name, int64_t *id) {
     sqlite3_stmt *q = NULL;
     store_smdpf_t row;
     st_t st;
@@ -125,8 +121,7 @@ static const char sql_bundle_insert[] =
     "entry_count, smdpf_chain, file_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''))";
 static const char sql_bundle_chain[] = "SELECT smdpf_chain FROM bundle WHERE id = ?1";
 
-st_t store_bundle_get(store_t *s, const uint8_t bundle_id[STORE_ID_LEN], store_bundle_t *out)
-{
+st_t store_bundle_get(store_t *s, const uint8_t bundle_id[STORE_ID_LEN], store_bundle_t *out) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     st_t st;
@@ -159,15 +154,13 @@ st_t store_bundle_get(store_t *s, const uint8_t bundle_id[STORE_ID_LEN], store_b
     return st;
 }
 
-st_t store_bundle_insert(store_t *s, const store_bundle_new_t *b, int64_t *rowid)
-{
+st_t store_bundle_insert(store_t *s, const store_bundle_new_t *b, int64_t *rowid) {
     sqlite3_stmt *q = NULL;
     store_bundle_t old;
     int64_t smdpf_id = 0;
     st_t st;
 
-    if (!s || !b || !rowid || (!b->smdpf_chain && b->smdpf_chain_len)
-        || b->entry_count > INT64_MAX)
+    if (!s || !b || !rowid || (!b->smdpf_chain && b->smdpf_chain_len) || b->entry_count > INT64_MAX)
         return ST_E_INVAL;
     *rowid = 0;
     st = check_oid(b->smdpf_oid);
@@ -202,12 +195,11 @@ st_t store_bundle_insert(store_t *s, const store_bundle_new_t *b, int64_t *rowid
         goto out;
     st = stmt_get(s, STMT_BUNDLE_INSERT, sql_bundle_insert, &q);
     if (st == ST_OK)
-        st = STMT_BIND(s, q, SA_B(b->bundle_id, STORE_ID_LEN), SA_I(smdpf_id),
-                       SA_I(b->created_at), SA_I(store_now()),
-                       SA_B(b->file_sha256, STORE_HASH_LEN), SA_I(b->entry_count),
-                       SA_B(b->smdpf_chain ? b->smdpf_chain : (const uint8_t *)"",
-                            b->smdpf_chain_len),
-                       SA_T(b->file_name));
+        st = STMT_BIND(
+            s, q, SA_B(b->bundle_id, STORE_ID_LEN), SA_I(smdpf_id), SA_I(b->created_at),
+            SA_I(store_now()), SA_B(b->file_sha256, STORE_HASH_LEN), SA_I(b->entry_count),
+            SA_B(b->smdpf_chain ? b->smdpf_chain : (const uint8_t *)"", b->smdpf_chain_len),
+            SA_T(b->file_name));
     if (st == ST_OK)
         st = stmt_exec(s, q);
     if (st == ST_OK)
@@ -220,8 +212,7 @@ out:
     return st;
 }
 
-st_t store_bundle_chain(store_t *s, int64_t bundle_rowid, buf_t *out)
-{
+st_t store_bundle_chain(store_t *s, int64_t bundle_rowid, buf_t *out) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     st_t st;
@@ -249,20 +240,17 @@ static const char sql_bpp_insert[] =
     "bpp_len, updated_at) SELECT ?1, ?2, smdpf_id, ?3, ?4, ?5, ?6, coalesce(?7, ''), ?8, ?9 "
     "FROM bundle WHERE id = ?1";
 static const char sql_bpp_blob_insert[] = "INSERT INTO bpp_blob(bpp_id, bf36) VALUES (?1, ?2)";
-static const char sql_bpp_bind_key[] =
-    "UPDATE one_time_key SET state = 'bound', updated_at = ?3 "
-    "WHERE eid = ?1 AND key_index = ?2 AND state = 'unused'";
+static const char sql_bpp_bind_key[] = "UPDATE one_time_key SET state = 'bound', updated_at = ?3 "
+                                       "WHERE eid = ?1 AND key_index = ?2 AND state = 'unused'";
 
-st_t store_bpp_add(store_t *s, int64_t bundle_rowid, const store_bpp_new_t *e, int64_t *bpp_id)
-{
+st_t store_bpp_add(store_t *s, int64_t bundle_rowid, const store_bpp_new_t *e, int64_t *bpp_id) {
     sqlite3_stmt *q = NULL;
     int64_t id = 0, now = store_now();
     st_t st;
 
     if (bpp_id)
         *bpp_id = 0;
-    if (!s || !e || !e->bpp || e->bpp_len == 0 || e->tid_len == 0
-        || e->tid_len > STORE_TID_MAX)
+    if (!s || !e || !e->bpp || e->bpp_len == 0 || e->tid_len == 0 || e->tid_len > STORE_TID_MAX)
         return ST_E_INVAL;
     st = check_text("profile type", e->profile_type, STORE_NAME_MAX, false);
     if (st != ST_OK)
@@ -273,10 +261,10 @@ st_t store_bpp_add(store_t *s, int64_t bundle_rowid, const store_bpp_new_t *e, i
 
     st = stmt_get(s, STMT_BPP_INSERT, sql_bpp_insert, &q);
     if (st == ST_OK)
-        st = STMT_BIND(s, q, SA_I(bundle_rowid), SA_I(e->seq), SA_B(e->eid, STORE_EID_LEN),
-                       SA_I(e->key_index), SA_B(e->tid, e->tid_len),
-                       SA_B(e->iccid, STORE_ICCID_LEN), SA_T(e->profile_type),
-                       SA_I(e->bpp_len), SA_I(now));
+        st =
+            STMT_BIND(s, q, SA_I(bundle_rowid), SA_I(e->seq), SA_B(e->eid, STORE_EID_LEN),
+                      SA_I(e->key_index), SA_B(e->tid, e->tid_len), SA_B(e->iccid, STORE_ICCID_LEN),
+                      SA_T(e->profile_type), SA_I(e->bpp_len), SA_I(now));
     if (st == ST_OK)
         st = stmt_exec(s, q);
     if (st == ST_OK && sqlite3_changes(s->db) != 1)
@@ -327,8 +315,7 @@ static const char sql_bundle_stats[] =
     "LEFT JOIN bpp b ON b.bundle_id = bu.id "
     "GROUP BY bu.id, b.state ORDER BY bu.id";
 
-void store_stats_list_free(store_stats_list_t *l)
-{
+void store_stats_list_free(store_stats_list_t *l) {
     if (!l)
         return;
     free(l->v);
@@ -336,8 +323,7 @@ void store_stats_list_free(store_stats_list_t *l)
     l->n = 0;
 }
 
-st_t store_bundle_stats(store_t *s, store_stats_list_t *out)
-{
+st_t store_bundle_stats(store_t *s, store_stats_list_t *out) {
     sqlite3_stmt *q = NULL;
     store_stats_list_t l = {NULL, 0};
     size_t cap = 0;

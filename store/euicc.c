@@ -22,15 +22,13 @@ static const char *const otk_state_names[] = {
 };
 #define N_OTK_STATES (sizeof(otk_state_names) / sizeof(otk_state_names[0]))
 
-const char *store_otk_state_name(store_otk_state_t st)
-{
+const char *store_otk_state_name(store_otk_state_t st) {
     if ((unsigned)st >= N_OTK_STATES)
         return "?";
     return otk_state_names[st];
 }
 
-st_t otk_state_parse(const char *name, store_otk_state_t *out)
-{
+st_t otk_state_parse(const char *name, store_otk_state_t *out) {
     for (unsigned i = 0; name && i < N_OTK_STATES; i++) {
         if (strcmp(name, otk_state_names[i]) == 0) {
             *out = (store_otk_state_t)i;
@@ -71,8 +69,7 @@ static const char sql_otk_delete_all[] =
     "UPDATE one_time_key SET state = 'deleted', updated_at = ?2 "
     "WHERE eid = ?1 AND state IN ('unused', 'bound')";
 
-static st_t sha256(const uint8_t *p, size_t n, uint8_t out[STORE_HASH_LEN])
-{
+static st_t sha256(const uint8_t *p, size_t n, uint8_t out[STORE_HASH_LEN]) {
     unsigned int len = 0;
     if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != STORE_HASH_LEN)
         return st_from_openssl("SHA-256");
@@ -80,8 +77,7 @@ static st_t sha256(const uint8_t *p, size_t n, uint8_t out[STORE_HASH_LEN])
 }
 
 /* The eum_cert row of `der`, inserted when new. Inside a transaction. */
-static st_t eum_cert_id(store_t *s, const uint8_t *der, size_t len, int64_t *id)
-{
+static st_t eum_cert_id(store_t *s, const uint8_t *der, size_t len, int64_t *id) {
     uint8_t h[STORE_HASH_LEN];
     sqlite3_stmt *q = NULL;
     bool row = false;
@@ -105,15 +101,13 @@ static st_t eum_cert_id(store_t *s, const uint8_t *der, size_t len, int64_t *id)
 }
 
 /* Same bytes? (a stored NULL/empty blob equals an empty input) */
-static bool col_equals(sqlite3_stmt *q, int col, const uint8_t *p, size_t n)
-{
+static bool col_equals(sqlite3_stmt *q, int col, const uint8_t *p, size_t n) {
     const void *v = sqlite3_column_blob(q, col);
     size_t len = (size_t)sqlite3_column_bytes(q, col);
     return len == n && (n == 0 || memcmp(v, p, n) == 0);
 }
 
-st_t store_euicc_put(store_t *s, const store_euicc_new_t *e)
-{
+st_t store_euicc_put(store_t *s, const store_euicc_new_t *e) {
     sqlite3_stmt *q = NULL;
     int64_t eum_id = 0;
     bool row = false;
@@ -147,8 +141,7 @@ st_t store_euicc_put(store_t *s, const store_euicc_new_t *e)
         goto out;
     st = STMT_RUN(s, STMT_EUICC_INSERT, sql_euicc_insert, SA_B(e->eid, STORE_EID_LEN),
                   SA_B(e->cert_euicc, e->cert_euicc_len), SA_I(eum_id),
-                  SA_B(e->euicc_info2 ? e->euicc_info2 : (const uint8_t *)"",
-                       e->euicc_info2_len),
+                  SA_B(e->euicc_info2 ? e->euicc_info2 : (const uint8_t *)"", e->euicc_info2_len),
                   SA_T(e->batch), SA_I(store_now()));
 out:
     if (st == ST_OK)
@@ -157,8 +150,7 @@ out:
     return st;
 }
 
-st_t store_otk_put(store_t *s, const uint8_t eid[STORE_EID_LEN], const store_otk_t *k)
-{
+st_t store_otk_put(store_t *s, const uint8_t eid[STORE_EID_LEN], const store_otk_t *k) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     st_t st;
@@ -186,8 +178,8 @@ st_t store_otk_put(store_t *s, const uint8_t eid[STORE_EID_LEN], const store_otk
     if (st == ST_OK)
         st = stmt_step(s, q, &row);
     if (st == ST_OK && row) {
-        bool same = col_equals(q, 0, k->otpk, STORE_OTPK_LEN)
-                    && col_equals(q, 1, k->sig, STORE_SIG_LEN);
+        bool same =
+            col_equals(q, 0, k->otpk, STORE_OTPK_LEN) && col_equals(q, 1, k->sig, STORE_SIG_LEN);
         st = same ? ST_E_EXISTS : ST_E_CONFLICT;
         if (!same)
             st_log(ST_LOG_WARN, "store: one-time key %u already known with another value",
@@ -196,9 +188,8 @@ st_t store_otk_put(store_t *s, const uint8_t eid[STORE_EID_LEN], const store_otk
     stmt_put(q);
     if (st != ST_OK)
         goto out;
-    st = STMT_RUN(s, STMT_OTK_INSERT, sql_otk_insert, SA_B(eid, STORE_EID_LEN),
-                  SA_I(k->key_index), SA_B(k->otpk, STORE_OTPK_LEN), SA_B(k->sig, STORE_SIG_LEN),
-                  SA_I(store_now()));
+    st = STMT_RUN(s, STMT_OTK_INSERT, sql_otk_insert, SA_B(eid, STORE_EID_LEN), SA_I(k->key_index),
+                  SA_B(k->otpk, STORE_OTPK_LEN), SA_B(k->sig, STORE_SIG_LEN), SA_I(store_now()));
 out:
     if (st == ST_OK)
         return store_tx_commit(s);
@@ -206,8 +197,7 @@ out:
     return st;
 }
 
-static st_t otk_from_row(sqlite3_stmt *q, store_otk_t *k)
-{
+static st_t otk_from_row(sqlite3_stmt *q, store_otk_t *k) {
     st_t st;
     memset(k, 0, sizeof(*k));
     k->key_index = (uint32_t)sqlite3_column_int64(q, 0);
@@ -220,8 +210,7 @@ static st_t otk_from_row(sqlite3_stmt *q, store_otk_t *k)
 }
 
 st_t store_otk_get(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t key_index,
-                   store_otk_t *out)
-{
+                   store_otk_t *out) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     st_t st;
@@ -243,8 +232,7 @@ st_t store_otk_get(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t key_in
 }
 
 st_t store_otk_set_state(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t key_index,
-                         store_otk_state_t to)
-{
+                         store_otk_state_t to) {
     st_t st;
 
     if (!s || !eid || (unsigned)to >= N_OTK_STATES)
@@ -262,8 +250,7 @@ st_t store_otk_set_state(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t 
     return st;
 }
 
-st_t store_otk_delete_all(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t *n)
-{
+st_t store_otk_delete_all(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t *n) {
     uint32_t changed = 0;
     st_t st;
 
@@ -288,8 +275,7 @@ st_t store_otk_delete_all(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t
     return st;
 }
 
-void store_euicc_free(store_euicc_t *e)
-{
+void store_euicc_free(store_euicc_t *e) {
     if (!e)
         return;
     buf_free(&e->cert_euicc);
@@ -299,8 +285,7 @@ void store_euicc_free(store_euicc_t *e)
     free(e);
 }
 
-st_t store_euicc_get(store_t *s, const uint8_t eid[STORE_EID_LEN], store_euicc_t **out)
-{
+st_t store_euicc_get(store_t *s, const uint8_t eid[STORE_EID_LEN], store_euicc_t **out) {
     sqlite3_stmt *q = NULL;
     store_euicc_t *e = NULL;
     size_t cap = 0;

@@ -9,13 +9,12 @@
 #include "base/log.h"
 #include "store_internal.h"
 
-#define RES_COLS                                                                               \
-    "r.id, r.bpp_id, r.kind, bu.bundle_id, b.eid, b.tid, b.iccid, r.at, r.fpa_error_code, "    \
+#define RES_COLS                                                                                   \
+    "r.id, r.bpp_id, r.kind, bu.bundle_id, b.eid, b.tid, b.iccid, r.at, r.fpa_error_code, "        \
     "r.text, r.pir, r.verified"
-#define RES_JOIN                                                                               \
-    " CROSS JOIN bpp b ON b.id = r.bpp_id CROSS JOIN bundle bu ON bu.id = b.bundle_id "
-#define NOT_REPORTED                                                                           \
-    "NOT EXISTS (SELECT 1 FROM report_entry e WHERE e.smdpf_id = r.smdpf_id "                  \
+#define RES_JOIN " CROSS JOIN bpp b ON b.id = r.bpp_id CROSS JOIN bundle bu ON bu.id = b.bundle_id "
+#define NOT_REPORTED                                                                               \
+    "NOT EXISTS (SELECT 1 FROM report_entry e WHERE e.smdpf_id = r.smdpf_id "                      \
     "AND e.result_id = r.id)"
 
 static const char sql_results_unreported[] =
@@ -31,23 +30,20 @@ static const char sql_report_claim[] =
     "INSERT INTO report_entry(report_id, result_id, smdpf_id) "
     "SELECT p.id, r.id, r.smdpf_id FROM report p CROSS JOIN result r ON r.smdpf_id = p.smdpf_id "
     "WHERE p.id = ?1 AND " NOT_REPORTED;
-#define REPORT_SELECT                                                                          \
-    "SELECT p.id, p.report_id, s.oid, p.file_name, p.created_at, p.exported_at, "              \
-    "(SELECT count(*) FROM report_entry e WHERE e.report_id = p.id) "                          \
+#define REPORT_SELECT                                                                              \
+    "SELECT p.id, p.report_id, s.oid, p.file_name, p.created_at, p.exported_at, "                  \
+    "(SELECT count(*) FROM report_entry e WHERE e.report_id = p.id) "                              \
     "FROM report p JOIN smdpf s ON s.id = p.smdpf_id "
 static const char sql_report_get[] = REPORT_SELECT "WHERE p.report_id = ?1";
 static const char sql_report_get_rowid[] = REPORT_SELECT "WHERE p.id = ?1";
-static const char sql_report_results[] = "SELECT " RES_COLS
-                                         " FROM report_entry e CROSS JOIN result r "
-                                         "ON r.id = e.result_id" RES_JOIN
-                                         "WHERE e.report_id = ?1 ORDER BY r.id";
+static const char sql_report_results[] =
+    "SELECT " RES_COLS " FROM report_entry e CROSS JOIN result r "
+    "ON r.id = e.result_id" RES_JOIN "WHERE e.report_id = ?1 ORDER BY r.id";
 static const char sql_report_exported[] = "UPDATE report SET exported_at = ?2 WHERE id = ?1";
 static const char sql_report_unclaim[] = "DELETE FROM report_entry WHERE report_id = ?1";
-static const char sql_report_delete[] =
-    "DELETE FROM report WHERE id = ?1 AND exported_at IS NULL";
+static const char sql_report_delete[] = "DELETE FROM report WHERE id = ?1 AND exported_at IS NULL";
 
-static st_t result_from_row(sqlite3_stmt *q, store_result_t *r)
-{
+static st_t result_from_row(sqlite3_stmt *q, store_result_t *r) {
     const char *kind = (const char *)sqlite3_column_text(q, 2);
     st_t st;
 
@@ -72,8 +68,7 @@ static st_t result_from_row(sqlite3_stmt *q, store_result_t *r)
     if (st != ST_OK)
         return st;
     r->at = sqlite3_column_int64(q, 7);
-    r->fpa_error_code =
-        sqlite3_column_type(q, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 8);
+    r->fpa_error_code = sqlite3_column_type(q, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 8);
     col_text(q, 9, r->text, sizeof(r->text));
     r->pir = sqlite3_column_blob(q, 10);
     r->pir_len = (size_t)sqlite3_column_bytes(q, 10);
@@ -84,8 +79,7 @@ static st_t result_from_row(sqlite3_stmt *q, store_result_t *r)
 }
 
 /* Steps q to the end, handing each result to cb. */
-static st_t for_each_result(store_t *s, sqlite3_stmt *q, store_result_cb cb, void *ud)
-{
+static st_t for_each_result(store_t *s, sqlite3_stmt *q, store_result_cb cb, void *ud) {
     store_result_t r;
     bool row = false;
     st_t st;
@@ -100,8 +94,7 @@ static st_t for_each_result(store_t *s, sqlite3_stmt *q, store_result_cb cb, voi
     return st;
 }
 
-st_t store_results_unreported(store_t *s, const char *oid, store_result_cb cb, void *ud)
-{
+st_t store_results_unreported(store_t *s, const char *oid, store_result_cb cb, void *ud) {
     sqlite3_stmt *q = NULL;
     st_t st;
 
@@ -118,8 +111,7 @@ st_t store_results_unreported(store_t *s, const char *oid, store_result_cb cb, v
     return st;
 }
 
-st_t store_results_unreported_count(store_t *s, const char *oid, uint64_t *n)
-{
+st_t store_results_unreported_count(store_t *s, const char *oid, uint64_t *n) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     st_t st;
@@ -140,8 +132,7 @@ st_t store_results_unreported_count(store_t *s, const char *oid, uint64_t *n)
     return st;
 }
 
-static st_t report_from_row(sqlite3_stmt *q, store_report_t *r)
-{
+static st_t report_from_row(sqlite3_stmt *q, store_report_t *r) {
     st_t st;
     memset(r, 0, sizeof(*r));
     r->rowid = sqlite3_column_int64(q, 0);
@@ -157,8 +148,7 @@ static st_t report_from_row(sqlite3_stmt *q, store_report_t *r)
 }
 
 /* By report id (id != NULL) or by row id. */
-static st_t report_get(store_t *s, const uint8_t *id, int64_t rowid, store_report_t *out)
-{
+static st_t report_get(store_t *s, const uint8_t *id, int64_t rowid, store_report_t *out) {
     sqlite3_stmt *q = NULL;
     bool row = false;
     st_t st;
@@ -182,8 +172,7 @@ static st_t report_get(store_t *s, const uint8_t *id, int64_t rowid, store_repor
     return st;
 }
 
-st_t store_report_get(store_t *s, const uint8_t report_id[STORE_ID_LEN], store_report_t *out)
-{
+st_t store_report_get(store_t *s, const uint8_t report_id[STORE_ID_LEN], store_report_t *out) {
     if (!s || !report_id || !out)
         return ST_E_INVAL;
     memset(out, 0, sizeof(*out));
@@ -191,8 +180,7 @@ st_t store_report_get(store_t *s, const uint8_t report_id[STORE_ID_LEN], store_r
 }
 
 st_t store_report_create(store_t *s, const uint8_t report_id[STORE_ID_LEN], const char *oid,
-                         const char *file_name, store_report_t *out)
-{
+                         const char *file_name, store_report_t *out) {
     int64_t rowid = 0;
     st_t st;
 
@@ -230,8 +218,7 @@ out:
     return store_tx_commit(s);
 }
 
-st_t store_report_results(store_t *s, int64_t report_rowid, store_result_cb cb, void *ud)
-{
+st_t store_report_results(store_t *s, int64_t report_rowid, store_result_cb cb, void *ud) {
     sqlite3_stmt *q = NULL;
     st_t st;
 
@@ -246,8 +233,7 @@ st_t store_report_results(store_t *s, int64_t report_rowid, store_result_cb cb, 
     return st;
 }
 
-st_t store_report_mark_exported(store_t *s, int64_t report_rowid)
-{
+st_t store_report_mark_exported(store_t *s, int64_t report_rowid) {
     st_t st;
 
     if (!s)
@@ -265,8 +251,7 @@ st_t store_report_mark_exported(store_t *s, int64_t report_rowid)
     return st;
 }
 
-st_t store_report_discard(store_t *s, int64_t report_rowid)
-{
+st_t store_report_discard(store_t *s, int64_t report_rowid) {
     store_report_t r;
     st_t st;
 

@@ -197,8 +197,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSIO
                "one migration step per schema version");
 
 /* Applies one step unless another connection did it first. */
-static st_t apply_step(store_t *s, const migration_t *m)
-{
+static st_t apply_step(store_t *s, const migration_t *m) {
     char bump[48];
     int version = 0;
     st_t st;
@@ -225,16 +224,15 @@ out:
     return st;
 }
 
-st_t store_migrate(store_t *s)
-{
+st_t store_migrate(store_t *s) {
     int version = 0;
     st_t st = store_user_version(s, &version);
 
     if (st != ST_OK)
         return st;
     if (version > STORE_SCHEMA_VERSION) {
-        st_log(ST_LOG_ERR, "store: database schema %d is newer than this station's (%d)",
-               version, STORE_SCHEMA_VERSION);
+        st_log(ST_LOG_ERR, "store: database schema %d is newer than this station's (%d)", version,
+               STORE_SCHEMA_VERSION);
         return ST_E_DB_VERSION;
     }
     for (size_t i = 0; i < N_MIGRATIONS; i++) {

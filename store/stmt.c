@@ -8,8 +8,7 @@
 #include "base/log.h"
 #include "store_internal.h"
 
-st_t stmt_get(store_t *s, stmt_id_t id, const char *sql, sqlite3_stmt **out)
-{
+st_t stmt_get(store_t *s, stmt_id_t id, const char *sql, sqlite3_stmt **out) {
     int rc;
 
     *out = NULL;
@@ -39,8 +38,7 @@ st_t stmt_get(store_t *s, stmt_id_t id, const char *sql, sqlite3_stmt **out)
     return ST_OK;
 }
 
-void stmt_put(sqlite3_stmt *q)
-{
+void stmt_put(sqlite3_stmt *q) {
     if (!q)
         return;
     /* reset returns the last step's error again; it was handled where it happened. */
@@ -48,8 +46,7 @@ void stmt_put(sqlite3_stmt *q)
     (void)sqlite3_clear_bindings(q);
 }
 
-st_t stmt_step(store_t *s, sqlite3_stmt *q, bool *row)
-{
+st_t stmt_step(store_t *s, sqlite3_stmt *q, bool *row) {
     int rc = sqlite3_step(q);
 
     *row = false;
@@ -62,8 +59,7 @@ st_t stmt_step(store_t *s, sqlite3_stmt *q, bool *row)
     return st_from_sqlite(rc, s->db);
 }
 
-st_t stmt_exec(store_t *s, sqlite3_stmt *q)
-{
+st_t stmt_exec(store_t *s, sqlite3_stmt *q) {
     bool row = false;
     st_t st = stmt_step(s, q, &row);
     if (st == ST_OK && row) {
@@ -73,8 +69,7 @@ st_t stmt_exec(store_t *s, sqlite3_stmt *q)
     return st;
 }
 
-st_t stmt_bind(store_t *s, sqlite3_stmt *q, const sqlarg_t *args, size_t n)
-{
+st_t stmt_bind(store_t *s, sqlite3_stmt *q, const sqlarg_t *args, size_t n) {
     int rc = SQLITE_OK;
 
     if ((int)n != sqlite3_bind_parameter_count(q)) {
@@ -100,8 +95,7 @@ st_t stmt_bind(store_t *s, sqlite3_stmt *q, const sqlarg_t *args, size_t n)
     return ST_OK;
 }
 
-st_t stmt_run(store_t *s, stmt_id_t id, const char *sql, const sqlarg_t *args, size_t n)
-{
+st_t stmt_run(store_t *s, stmt_id_t id, const char *sql, const sqlarg_t *args, size_t n) {
     sqlite3_stmt *q = NULL;
     st_t st = stmt_get(s, id, sql, &q);
     if (st == ST_OK)
@@ -112,8 +106,7 @@ st_t stmt_run(store_t *s, stmt_id_t id, const char *sql, const sqlarg_t *args, s
     return st;
 }
 
-st_t col_blob_exact(sqlite3_stmt *q, int col, uint8_t *out, size_t n)
-{
+st_t col_blob_exact(sqlite3_stmt *q, int col, uint8_t *out, size_t n) {
     const void *p = sqlite3_column_blob(q, col);
     size_t len = (size_t)sqlite3_column_bytes(q, col);
 
@@ -127,8 +120,7 @@ st_t col_blob_exact(sqlite3_stmt *q, int col, uint8_t *out, size_t n)
     return ST_OK;
 }
 
-st_t col_blob_max(sqlite3_stmt *q, int col, uint8_t *out, size_t max, size_t *len)
-{
+st_t col_blob_max(sqlite3_stmt *q, int col, uint8_t *out, size_t max, size_t *len) {
     const void *p = sqlite3_column_blob(q, col);
     size_t n = (size_t)sqlite3_column_bytes(q, col);
 
@@ -144,8 +136,7 @@ st_t col_blob_max(sqlite3_stmt *q, int col, uint8_t *out, size_t max, size_t *le
     return ST_OK;
 }
 
-st_t col_blob_buf(sqlite3_stmt *q, int col, buf_t *out)
-{
+st_t col_blob_buf(sqlite3_stmt *q, int col, buf_t *out) {
     const void *p = sqlite3_column_blob(q, col);
     size_t n = (size_t)sqlite3_column_bytes(q, col);
     if (!p || n == 0)
@@ -153,8 +144,7 @@ st_t col_blob_buf(sqlite3_stmt *q, int col, buf_t *out)
     return buf_append(out, p, n);
 }
 
-void col_text(sqlite3_stmt *q, int col, char *out, size_t cap)
-{
+void col_text(sqlite3_stmt *q, int col, char *out, size_t cap) {
     const unsigned char *t = sqlite3_column_text(q, col);
     size_t n = t ? (size_t)sqlite3_column_bytes(q, col) : 0;
 
@@ -167,8 +157,7 @@ void col_text(sqlite3_stmt *q, int col, char *out, size_t cap)
     out[n] = '\0';
 }
 
-st_t check_text(const char *what, const char *v, size_t max, bool required)
-{
+st_t check_text(const char *what, const char *v, size_t max, bool required) {
     if (!v) {
         if (required)
             st_log(ST_LOG_DEBUG, "store: %s missing", what);

@@ -31,16 +31,16 @@
 
 #define STORE_SCHEMA_VERSION 1 /* PRAGMA user_version written by this station */
 
-#define STORE_EID_LEN 16   /* same as IFPP_EID_LEN */
-#define STORE_ID_LEN 16    /* bundleId, reportId (IFPP_ID_LEN) */
-#define STORE_ICCID_LEN 10 /* IFPP_ICCID_LEN */
-#define STORE_OTPK_LEN 65  /* IFPP_OTPK_LEN */
-#define STORE_SIG_LEN 64   /* IFPP_SIG_LEN */
-#define STORE_TID_MAX 16   /* IFPP_MAX_TID_LEN */
-#define STORE_HASH_LEN 32  /* SHA-256 */
-#define STORE_OID_MAX 128  /* dotted OID text including the NUL */
-#define STORE_NAME_MAX 128 /* reader, operator, actor, profile type, batch: incl. NUL */
-#define STORE_TEXT_MAX 256 /* error texts, file names: incl. NUL */
+#define STORE_EID_LEN   16  /* same as IFPP_EID_LEN */
+#define STORE_ID_LEN    16  /* bundleId, reportId (IFPP_ID_LEN) */
+#define STORE_ICCID_LEN 10  /* IFPP_ICCID_LEN */
+#define STORE_OTPK_LEN  65  /* IFPP_OTPK_LEN */
+#define STORE_SIG_LEN   64  /* IFPP_SIG_LEN */
+#define STORE_TID_MAX   16  /* IFPP_MAX_TID_LEN */
+#define STORE_HASH_LEN  32  /* SHA-256 */
+#define STORE_OID_MAX   128 /* dotted OID text including the NUL */
+#define STORE_NAME_MAX  128 /* reader, operator, actor, profile type, batch: incl. NUL */
+#define STORE_TEXT_MAX  256 /* error texts, file names: incl. NUL */
 
 #define STORE_DEFAULT_BUSY_TIMEOUT_MS 5000
 
@@ -98,9 +98,9 @@ st_t store_smdpf_get(store_t *s, const char *oid, store_smdpf_t *out);
 
 typedef struct {
     uint8_t bundle_id[STORE_ID_LEN];
-    const char *smdpf_oid; /* signer; the SM-DPf row is created (allowed) when absent */
-    const char *smdpf_name;              /* may be NULL */
-    int64_t created_at;                  /* from the bundle header */
+    const char *smdpf_oid;  /* signer; the SM-DPf row is created (allowed) when absent */
+    const char *smdpf_name; /* may be NULL */
+    int64_t created_at;     /* from the bundle header */
     uint8_t file_sha256[STORE_HASH_LEN]; /* SHA-256 of the .ifppb file: the idempotency key */
     uint64_t entry_count;
     const uint8_t *smdpf_chain; /* DER certificates concatenated, CERT.DPpb first */
@@ -191,7 +191,7 @@ typedef struct {
     char profile_type[STORE_NAME_MAX];
     size_t bpp_len;
     store_bpp_state_t state;
-    uint32_t retries;              /* failed -> loading transitions so far */
+    uint32_t retries;                /* failed -> loading transitions so far */
     char last_error[STORE_TEXT_MAX]; /* "" when none */
     int64_t updated_at;
 } store_bpp_t;
@@ -267,8 +267,8 @@ typedef struct {
     bool pir_verified; /* -> installed: the eUICC signature was checked (DESIGN §8) */
 } store_change_t;
 
-#define STORE_CHANGE_INIT                                                                      \
-    {NULL, NULL, NULL, NULL, NULL, STORE_OUTCOME_AUTO, 0, 0, 0, -1, -1, -1, NULL, 0, false}
+#define STORE_CHANGE_INIT                                                                          \
+    { NULL, NULL, NULL, NULL, NULL, STORE_OUTCOME_AUTO, 0, 0, 0, -1, -1, -1, NULL, 0, false }
 
 /*
  * Moves BPP `bpp_id` from `from` to `to` (compare-and-set: UPDATE ... WHERE state = from, in
@@ -279,8 +279,8 @@ typedef struct {
  * -> installed records the result (PIR) and marks the one-time key consumed; -> dead records
  * a failed result. `ch` may be NULL where nothing is required.
  */
-st_t store_bpp_transition(store_t *s, int64_t bpp_id, store_bpp_state_t from,
-                          store_bpp_state_t to, const store_change_t *ch);
+st_t store_bpp_transition(store_t *s, int64_t bpp_id, store_bpp_state_t from, store_bpp_state_t to,
+                          const store_change_t *ch);
 
 /* BPP counts per bundle and state (status). */
 typedef struct {

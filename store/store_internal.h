@@ -126,26 +126,26 @@ typedef struct {
     size_t n;      /* blob length */
 } sqlarg_t;
 
-#define SA_I(x) ((sqlarg_t){SA_INT, (int64_t)(x), NULL, 0})
+#define SA_I(x)        ((sqlarg_t){SA_INT, (int64_t)(x), NULL, 0})
 #define SA_B(ptr, len) ((sqlarg_t){SA_BLOB, 0, (ptr), (len)})
-#define SA_T(str) ((sqlarg_t){SA_TEXT, 0, (str), 0})
-#define SA_N ((sqlarg_t){SA_NULL, 0, NULL, 0})
+#define SA_T(str)      ((sqlarg_t){SA_TEXT, 0, (str), 0})
+#define SA_N           ((sqlarg_t){SA_NULL, 0, NULL, 0})
 
 st_t stmt_bind(store_t *s, sqlite3_stmt *q, const sqlarg_t *args, size_t n);
-#define STMT_BIND(s, q, ...)                                                                   \
-    stmt_bind((s), (q), (const sqlarg_t[]){__VA_ARGS__},                                       \
+#define STMT_BIND(s, q, ...)                                                                       \
+    stmt_bind((s), (q), (const sqlarg_t[]){__VA_ARGS__},                                           \
               sizeof((const sqlarg_t[]){__VA_ARGS__}) / sizeof(sqlarg_t))
 
 /* Gets, binds, executes (no rows expected) and puts back a cached statement. */
 st_t stmt_run(store_t *s, stmt_id_t id, const char *sql, const sqlarg_t *args, size_t n);
-#define STMT_RUN(s, id, sql, ...)                                                              \
-    stmt_run((s), (id), (sql), (const sqlarg_t[]){__VA_ARGS__},                                \
+#define STMT_RUN(s, id, sql, ...)                                                                  \
+    stmt_run((s), (id), (sql), (const sqlarg_t[]){__VA_ARGS__},                                    \
              sizeof((const sqlarg_t[]){__VA_ARGS__}) / sizeof(sqlarg_t))
 
 /* Column readers. A stored value of the wrong shape is ST_E_DB_CORRUPT (logged). */
 st_t col_blob_exact(sqlite3_stmt *q, int col, uint8_t *out, size_t n);
 st_t col_blob_max(sqlite3_stmt *q, int col, uint8_t *out, size_t max, size_t *len);
-st_t col_blob_buf(sqlite3_stmt *q, int col, buf_t *out);  /* appends; NULL appends nothing */
+st_t col_blob_buf(sqlite3_stmt *q, int col, buf_t *out);        /* appends; NULL appends nothing */
 void col_text(sqlite3_stmt *q, int col, char *out, size_t cap); /* NULL -> "", truncates */
 
 /* String argument checks shared by the writers: NULL allowed unless `required`. */

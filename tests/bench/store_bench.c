@@ -25,8 +25,7 @@
 
 static const char *const oids[] = {"2.999.10", "2.999.11", "2.999.12"};
 
-static double now_us(void)
-{
+static double now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
@@ -34,16 +33,14 @@ static double now_us(void)
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
-static uint64_t rng(void)
-{
+static uint64_t rng(void) {
     rng_state ^= rng_state << 13;
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return rng_state;
 }
 
-static void make_eid(uint8_t eid[STORE_EID_LEN], uint32_t n)
-{
+static void make_eid(uint8_t eid[STORE_EID_LEN], uint32_t n) {
     memset(eid, 0, STORE_EID_LEN);
     eid[0] = 0x89;
     eid[1] = 0x04;
@@ -54,8 +51,7 @@ static void make_eid(uint8_t eid[STORE_EID_LEN], uint32_t n)
     eid[15] = (uint8_t)n;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
+static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
@@ -64,8 +60,7 @@ typedef struct {
     double median, p99, max, mean;
 } dist_t;
 
-static dist_t summarize(double *v, size_t n)
-{
+static dist_t summarize(double *v, size_t n) {
     dist_t d = {0, 0, 0, 0};
     double sum = 0;
     if (n == 0)
@@ -80,14 +75,12 @@ static dist_t summarize(double *v, size_t n)
     return d;
 }
 
-static int fail(const char *what, st_t st)
-{
+static int fail(const char *what, st_t st) {
     fprintf(stderr, "store-bench: %s: %s\n", what, st_str(st));
     return 1;
 }
 
-static void rm_db(const char *dir, const char *path)
-{
+static void rm_db(const char *dir, const char *path) {
     char p[4200];
     const char *sfx[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
@@ -97,8 +90,7 @@ static void rm_db(const char *dir, const char *path)
     rmdir(dir);
 }
 
-static const char *fs_name(const char *dir)
-{
+static const char *fs_name(const char *dir) {
     struct statfs sf;
     if (statfs(dir, &sf) != 0)
         return "?";
@@ -118,8 +110,7 @@ static const char *fs_name(const char *dir)
     }
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     unsigned long n_bpps = 1000000, n_euiccs = 100000, batch = 10000, n_lookups = 10000,
                   n_trans = 2000;
     const char *base = getenv("TMPDIR");
@@ -160,8 +151,9 @@ int main(int argc, char **argv)
             keep = 1;
             break;
         default:
-            fprintf(stderr, "usage: %s [-n BPPS] [-e EUICCS] [-b BATCH] [-l LOOKUPS] "
-                            "[-t TRANSITIONS] [-d DIR] [-k]\n",
+            fprintf(stderr,
+                    "usage: %s [-n BPPS] [-e EUICCS] [-b BATCH] [-l LOOKUPS] "
+                    "[-t TRANSITIONS] [-d DIR] [-k]\n",
                     argv[0]);
             return 2;
         }

@@ -10,8 +10,7 @@
 static char *conf_dir;
 
 /* Writes `text` to DIR/name and returns the malloc'd path. */
-static char *write_conf(const char *name, const char *text)
-{
+static char *write_conf(const char *name, const char *text) {
     char *path = NULL;
     FILE *f;
 
@@ -58,8 +57,7 @@ static const char good[] = "; station configuration\n"
                            "delete_keys = after-load\n"
                            "max_retries = 0\n";
 
-static void test_good_file(void)
-{
+static void test_good_file(void) {
     char *path = write_conf("good.conf", good), *want = NULL;
     char err[256] = "x";
     config_t *c = NULL;
@@ -99,8 +97,7 @@ static void test_good_file(void)
     CU_ASSERT_EQUAL(c->policy.max_retries, 0);
 
     /* slots are found by name without " DD SS", or by the "(serial)" part */
-    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "Gemalto PC Twin Reader (3F0A1B2C) 00 00"),
-                           "A1");
+    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "Gemalto PC Twin Reader (3F0A1B2C) 00 00"), "A1");
     CU_ASSERT_STRING_EQUAL(config_slot_label(c, "Gemalto PC Twin Reader (3F0A1B2C)"), "A1");
     CU_ASSERT_STRING_EQUAL(config_slot_label(c, "Other Reader (3F0A1B2D) 01 00"), "A2");
     CU_ASSERT_PTR_NULL(config_slot_label(c, "Gemalto PC Twin Reader (3F0A1B2C) 00"));
@@ -109,8 +106,7 @@ static void test_good_file(void)
     free(path);
 }
 
-static void test_defaults(void)
-{
+static void test_defaults(void) {
     char *path = write_conf("empty.conf", "# nothing here\n\n[station]\n");
     config_t *c = NULL;
 
@@ -163,7 +159,8 @@ static const bad_case_t bad_cases[] = {
     {"[readers]\nmax = 17\n", "[readers] max = 17: out of range 1..16"},
     {"[readers]\nslot.A 1 = x\n", "slot label"},
     {"[readers]\nslot. = x\n", "slot label"},
-    {"[readers]\nslot.A1 = r1\nslot.A1 = r2\n", ":3: [readers] slot.A1 = r2: slot label given twice"},
+    {"[readers]\nslot.A1 = r1\nslot.A1 = r2\n",
+     ":3: [readers] slot.A1 = r2: slot label given twice"},
     {"[readers]\nslot.A1 = r1\nslot.A2 = r1\n", ":3: [readers] slot.A2 = r1: reader already"},
     {"[readers]\nslot.A1 =\n", "empty reader name"},
     {"[station]\nid = line 3\n", ":2: [station] id = line 3: 1..63 characters"},
@@ -181,7 +178,8 @@ static const bad_case_t bad_cases[] = {
     {"[policy]\nmax_retries = 101\n", "out of range 0..100"},
     {"[store]\nbusy_timeout_ms = 9999999\n", "out of range 0..600000"},
     /* unknown keys and sections, structure */
-    {"[card]\nblock_size = 100\nblocksize = 100\n", ":3: unknown key 'blocksize' in section [card]"},
+    {"[card]\nblock_size = 100\nblocksize = 100\n",
+     ":3: unknown key 'blocksize' in section [card]"},
     {"[station]\nid = a\n[stations]\n", ":3: unknown section [stations]"},
     {"[cards]\nblock_size = 1\n", ":1: unknown section [cards]"},
     {"id = a\n", ":1: 'id' outside any section"},
@@ -190,13 +188,13 @@ static const bad_case_t bad_cases[] = {
     {"[card]\nblock_size\n", ":2: syntax error"},
     {"[card\n", ":1: syntax error"},
     /* cross-key checks */
-    {"[readers]\nmax = 1\nslot.A1 = r1\nslot.A2 = r2\n", ": [readers] 2 slots configured but max = 1"},
+    {"[readers]\nmax = 1\nslot.A1 = r1\nslot.A2 = r2\n",
+     ": [readers] 2 slots configured but max = 1"},
     {"[dm]\nkey = dm.key\n", ": [dm] key and cert go together (only key is given)"},
     {"[dm]\ncert = dm.pem\nchain = c.pem\n", "(only cert is given)"},
 };
 
-static void test_bad_values(void)
-{
+static void test_bad_values(void) {
     for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
         char *path = write_conf("bad.conf", bad_cases[i].text);
         char err[256] = "";
@@ -217,8 +215,7 @@ static void test_bad_values(void)
     }
 }
 
-static void test_line_limits(void)
-{
+static void test_line_limits(void) {
     char text[512], err[256] = "";
     char *path;
     config_t *c = NULL;
@@ -249,8 +246,7 @@ static void test_line_limits(void)
     free(path);
 }
 
-static void test_missing_file(void)
-{
+static void test_missing_file(void) {
     char err[256] = "";
     config_t *c = NULL;
     char *path = NULL;
@@ -271,8 +267,7 @@ static void test_missing_file(void)
     conf_dir = NULL;
 }
 
-void test_config_register(void)
-{
+void test_config_register(void) {
     static const tu_test_t tests[] = {
         {"good file", test_good_file},
         {"defaults", test_defaults},

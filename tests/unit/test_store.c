@@ -24,8 +24,7 @@ typedef struct {
     store_t *s;
 } db_t;
 
-static void db_open(db_t *d, const char *tag)
-{
+static void db_open(db_t *d, const char *tag) {
     memset(d, 0, sizeof(*d));
     d->dir = tu_tmpdir(tag);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d->dir);
@@ -33,16 +32,14 @@ static void db_open(db_t *d, const char *tag)
     CU_ASSERT_EQUAL_FATAL(store_open(d->path, 0, &d->s), ST_OK);
 }
 
-static void db_done(db_t *d)
-{
+static void db_done(db_t *d) {
     store_close(d->s);
     tu_rmrf(d->dir);
     free(d->dir);
     free(d->path);
 }
 
-static void make_eid(uint8_t eid[STORE_EID_LEN], unsigned n)
-{
+static void make_eid(uint8_t eid[STORE_EID_LEN], unsigned n) {
     memset(eid, 0, STORE_EID_LEN);
     eid[0] = 0x89;
     eid[1] = 0x04;
@@ -51,15 +48,13 @@ static void make_eid(uint8_t eid[STORE_EID_LEN], unsigned n)
 }
 
 /* A raw connection to the same file, as a status tool or an attacker would have. */
-static sqlite3 *raw_open(const char *path)
-{
+static sqlite3 *raw_open(const char *path) {
     sqlite3 *db = NULL;
     CU_ASSERT_EQUAL(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     return db;
 }
 
-static int64_t raw_int(sqlite3 *db, const char *sql)
-{
+static int64_t raw_int(sqlite3 *db, const char *sql) {
     sqlite3_stmt *q = NULL;
     int64_t v = -1;
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
@@ -70,8 +65,7 @@ static int64_t raw_int(sqlite3 *db, const char *sql)
     return v;
 }
 
-static void raw_text(sqlite3 *db, const char *sql, char *out, size_t cap)
-{
+static void raw_text(sqlite3 *db, const char *sql, char *out, size_t cap) {
     sqlite3_stmt *q = NULL;
     out[0] = '\0';
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
@@ -79,8 +73,7 @@ static void raw_text(sqlite3 *db, const char *sql, char *out, size_t cap)
     sqlite3_finalize(q);
 }
 
-static void bundle_hdr(store_bundle_new_t *b, uint8_t tag, const char *oid)
-{
+static void bundle_hdr(store_bundle_new_t *b, uint8_t tag, const char *oid) {
     memset(b, 0, sizeof(*b));
     memset(b->bundle_id, tag, STORE_ID_LEN);
     memset(b->file_sha256, tag, STORE_HASH_LEN);
@@ -92,8 +85,7 @@ static void bundle_hdr(store_bundle_new_t *b, uint8_t tag, const char *oid)
 }
 
 static void bpp_entry(store_bpp_new_t *e, uint32_t seq, unsigned eid_n, uint32_t key_index,
-                      uint8_t tid_tag)
-{
+                      uint8_t tid_tag) {
     memset(e, 0, sizeof(*e));
     e->seq = seq;
     make_eid(e->eid, eid_n);
@@ -109,8 +101,7 @@ static void bpp_entry(store_bpp_new_t *e, uint32_t seq, unsigned eid_n, uint32_t
 
 /* One bundle `tag` of SM-DPf `oid` with one BPP for EID n (key `key_index`); its BPP id. */
 static int64_t add_one(store_t *s, uint8_t tag, const char *oid, unsigned eid_n,
-                       uint32_t key_index)
-{
+                       uint32_t key_index) {
     store_bundle_new_t b;
     store_bpp_new_t e;
     int64_t rowid = 0, id = 0;
@@ -125,8 +116,7 @@ static int64_t add_one(store_t *s, uint8_t tag, const char *oid, unsigned eid_n,
     return id;
 }
 
-static store_bpp_state_t state_of(store_t *s, int64_t id)
-{
+static store_bpp_state_t state_of(store_t *s, int64_t id) {
     store_bpp_t b;
     CU_ASSERT_EQUAL(store_bpp_get(s, id, &b), ST_OK);
     return b.state;
@@ -134,8 +124,7 @@ static store_bpp_state_t state_of(store_t *s, int64_t id)
 
 /* ---- open, migrations, pragmas ---- */
 
-static void test_fresh_db(void)
-{
+static void test_fresh_db(void) {
     db_t d;
     struct stat sb;
     int v = -1;
@@ -164,8 +153,7 @@ static void test_fresh_db(void)
     db_done(&d);
 }
 
-static void test_pragmas(void)
-{
+static void test_pragmas(void) {
     db_t d;
     char mode[16];
 
@@ -177,8 +165,7 @@ static void test_pragmas(void)
     db_done(&d);
 }
 
-static void test_newer_version_refused(void)
-{
+static void test_newer_version_refused(void) {
     db_t d;
     sqlite3 *raw;
     store_t *s = NULL;
@@ -196,8 +183,7 @@ static void test_newer_version_refused(void)
     db_done(&d);
 }
 
-static void test_foreign_db_refused(void)
-{
+static void test_foreign_db_refused(void) {
     char *dir = tu_tmpdir("store-foreign"), *path = NULL;
     sqlite3 *raw = NULL;
     store_t *s = NULL;
@@ -222,8 +208,7 @@ static void test_foreign_db_refused(void)
     free(path);
 }
 
-static void test_readonly(void)
-{
+static void test_readonly(void) {
     db_t d;
     store_t *ro = NULL;
     store_bundle_t got;
@@ -243,6 +228,14 @@ static void test_readonly(void)
     add_one(d.s, 0x12, "2.999.10", 2, 1);
     memset(id, 0x12, sizeof(id));
     CU_ASSERT_EQUAL(store_bundle_get(ro, id, &got), ST_OK);
+    CU_ASSERT_EQUAL(store_audit_verify(ro, NULL, NULL), ST_OK);
+    store_close(ro);
+    ro = NULL;
+    /* No writer running: the WAL and -shm files are gone, a reader still opens. */
+    store_close(d.s);
+    d.s = NULL;
+    CU_ASSERT_EQUAL_FATAL(store_open(d.path, STORE_OPEN_READONLY, &ro), ST_OK);
+    CU_ASSERT_EQUAL(store_bundle_get(ro, id, &got), ST_OK);
     store_close(ro);
     CU_ASSERT_FATAL(asprintf(&missing, "%s/none.db", d.dir) > 0);
     CU_ASSERT_EQUAL(store_open(missing, STORE_OPEN_READONLY, &ro), ST_E_NOENT);
@@ -251,8 +244,7 @@ static void test_readonly(void)
     db_done(&d);
 }
 
-static void test_close_checkpoints(void)
-{
+static void test_close_checkpoints(void) {
     db_t d;
     char *wal = NULL;
     struct stat sb;
@@ -270,8 +262,7 @@ static void test_close_checkpoints(void)
     db_done(&d);
 }
 
-static void test_stmt_cache(void)
-{
+static void test_stmt_cache(void) {
     db_t d;
     store_bundle_t got;
     uint8_t id[STORE_ID_LEN];
@@ -299,8 +290,7 @@ static void test_stmt_cache(void)
 
 /* ---- bundles ---- */
 
-static void test_bundle_all_or_nothing(void)
-{
+static void test_bundle_all_or_nothing(void) {
     db_t d;
     store_bundle_new_t b;
     store_bpp_new_t e;
@@ -341,8 +331,7 @@ static void test_bundle_all_or_nothing(void)
     db_done(&d);
 }
 
-static void test_bundle_idempotent(void)
-{
+static void test_bundle_idempotent(void) {
     db_t d;
     store_bundle_new_t b;
     store_bundle_t got;
@@ -353,8 +342,7 @@ static void test_bundle_idempotent(void)
     db_open(&d, "store-idem");
     first = add_one(d.s, 0x51, "2.999.10", 1, 1);
     CU_ASSERT(first > 0);
-    CU_ASSERT_EQUAL(store_bundle_get(d.s, (const uint8_t *)"ZZZZZZZZZZZZZZZZ", &got),
-                    ST_E_NOENT);
+    CU_ASSERT_EQUAL(store_bundle_get(d.s, (const uint8_t *)"ZZZZZZZZZZZZZZZZ", &got), ST_E_NOENT);
     bundle_hdr(&b, 0x51, "2.999.10");
     b.entry_count = 1;
     CU_ASSERT_EQUAL(store_bundle_get(d.s, b.bundle_id, &got), ST_OK);
@@ -381,8 +369,7 @@ static void test_bundle_idempotent(void)
 /* ---- the state machine ---- */
 
 /* A fresh BPP driven into `st` through legal transitions. */
-static int64_t bpp_in_state(store_t *s, uint8_t *tag, store_bpp_state_t st)
-{
+static int64_t bpp_in_state(store_t *s, uint8_t *tag, store_bpp_state_t st) {
     store_change_t ch = STORE_CHANGE_INIT;
     uint8_t t = (*tag)++;
     int64_t id = add_one(s, t, "2.999.10", t, 1);
@@ -392,16 +379,14 @@ static int64_t bpp_in_state(store_t *s, uint8_t *tag, store_bpp_state_t st)
     ch.pir_len = sizeof(dummy_pir);
     if (st == STORE_BPP_PENDING)
         return id;
-    CU_ASSERT_EQUAL(store_bpp_transition(s, id, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
-                    ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(s, id, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch), ST_OK);
     if (st != STORE_BPP_LOADING)
         CU_ASSERT_EQUAL(store_bpp_transition(s, id, STORE_BPP_LOADING, st, &ch), ST_OK);
     CU_ASSERT_EQUAL(state_of(s, id), st);
     return id;
 }
 
-static void test_state_machine_table(void)
-{
+static void test_state_machine_table(void) {
     db_t d;
     uint8_t tag = 1;
     int legal = 0, illegal = 0;
@@ -434,8 +419,7 @@ static void test_state_machine_table(void)
     db_done(&d);
 }
 
-static void test_state_machine_rules(void)
-{
+static void test_state_machine_rules(void) {
     db_t d;
     store_change_t ch = STORE_CHANGE_INIT;
     store_bpp_t b;
@@ -462,14 +446,10 @@ static void test_state_machine_rules(void)
     CU_ASSERT_EQUAL(state_of(d.s, id), STORE_BPP_LOADING);
     /* retries: failed -> loading counts */
     ch.error = "card said no";
-    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id, STORE_BPP_LOADING, STORE_BPP_FAILED, &ch),
-                    ST_OK);
-    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id, STORE_BPP_FAILED, STORE_BPP_LOADING, &ch),
-                    ST_OK);
-    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id, STORE_BPP_LOADING, STORE_BPP_FAILED, &ch),
-                    ST_OK);
-    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id, STORE_BPP_FAILED, STORE_BPP_LOADING, &ch),
-                    ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id, STORE_BPP_LOADING, STORE_BPP_FAILED, &ch), ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id, STORE_BPP_FAILED, STORE_BPP_LOADING, &ch), ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id, STORE_BPP_LOADING, STORE_BPP_FAILED, &ch), ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id, STORE_BPP_FAILED, STORE_BPP_LOADING, &ch), ST_OK);
     CU_ASSERT_EQUAL(store_bpp_get(d.s, id, &b), ST_OK);
     CU_ASSERT_EQUAL(b.retries, 2);
     CU_ASSERT_STRING_EQUAL(b.last_error, "card said no");
@@ -481,8 +461,7 @@ static void test_state_machine_rules(void)
     db_done(&d);
 }
 
-static void test_cas_two_handles(void)
-{
+static void test_cas_two_handles(void) {
     db_t d;
     store_t *b = NULL;
     store_change_t ch = STORE_CHANGE_INIT;
@@ -508,16 +487,14 @@ static void test_cas_two_handles(void)
     CU_ASSERT_EQUAL(store_bpp_transition(b, id2, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
                     ST_E_DB_BUSY);
     store_tx_rollback(d.s);
-    CU_ASSERT_EQUAL(store_bpp_transition(b, id2, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
-                    ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(b, id2, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch), ST_OK);
     store_close(b);
     db_done(&d);
 }
 
 /* ---- queries ---- */
 
-static void test_pending_query(void)
-{
+static void test_pending_query(void) {
     db_t d;
     store_bpp_list_t l = {NULL, 0};
     store_loading_list_t ld = {NULL, 0};
@@ -550,16 +527,14 @@ static void test_pending_query(void)
 
     /* a fails: only with_failed offers it again */
     ch.reader = "r1";
-    CU_ASSERT_EQUAL(store_bpp_transition(d.s, a, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
-                    ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, a, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch), ST_OK);
     CU_ASSERT_EQUAL(store_bpp_loading(d.s, &ld), ST_OK);
     CU_ASSERT_EQUAL_FATAL(ld.n, 1);
     CU_ASSERT_EQUAL(ld.v[0].bpp.id, a);
     CU_ASSERT_STRING_EQUAL(ld.v[0].reader, "r1");
     CU_ASSERT(ld.v[0].attempt_id > 0);
     store_loading_list_free(&ld);
-    CU_ASSERT_EQUAL(store_bpp_transition(d.s, a, STORE_BPP_LOADING, STORE_BPP_FAILED, &ch),
-                    ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, a, STORE_BPP_LOADING, STORE_BPP_FAILED, &ch), ST_OK);
     CU_ASSERT_EQUAL(store_bpp_pending(d.s, eid, false, &l), ST_OK);
     CU_ASSERT_EQUAL(l.n, 1);
     CU_ASSERT_EQUAL(store_bpp_pending(d.s, eid, true, &l), ST_OK);
@@ -597,8 +572,7 @@ typedef struct {
     int pir_ok; /* results whose BF37 came back byte-exact */
 } results_t;
 
-static st_t collect_result(void *ud, const store_result_t *r)
-{
+static st_t collect_result(void *ud, const store_result_t *r) {
     results_t *out = ud;
     out->last = *r;
     out->last.pir = NULL;
@@ -608,8 +582,7 @@ static st_t collect_result(void *ud, const store_result_t *r)
     return ST_OK;
 }
 
-static void test_results_and_reports(void)
-{
+static void test_results_and_reports(void) {
     db_t d;
     store_change_t ch = STORE_CHANGE_INIT;
     results_t r;
@@ -746,8 +719,7 @@ static void test_results_and_reports(void)
     db_done(&d);
 }
 
-static void test_euicc_data(void)
-{
+static void test_euicc_data(void) {
     db_t d;
     store_euicc_new_t e;
     store_euicc_t *got = NULL;
@@ -830,30 +802,28 @@ static void test_euicc_data(void)
 
 /* ---- audit ---- */
 
-static void audit_db(db_t *d, const char *tag)
-{
+static void audit_db(db_t *d, const char *tag) {
     db_open(d, tag);
     CU_ASSERT_EQUAL(store_audit_append(d->s, "alice", "login", NULL, NULL, NULL, NULL), ST_OK);
     CU_ASSERT_EQUAL(store_audit_append(d->s, "alice", "import", "bundle:1", NULL, "ok", "usb"),
                     ST_OK);
-    CU_ASSERT_EQUAL(store_audit_append(d->s, "engine", "bpp.state", "bpp:1", "pending",
-                                       "loading", NULL),
-                    ST_OK);
-    CU_ASSERT_EQUAL(store_audit_append(d->s, "engine", "bpp.state", "bpp:1", "loading",
-                                       "installed", ""),
-                    ST_OK);
-    CU_ASSERT_EQUAL(store_audit_append(d->s, "bob", "report.export", "smdpf:2.999.10", NULL,
-                                       "r1.ifppl", NULL),
-                    ST_OK);
+    CU_ASSERT_EQUAL(
+        store_audit_append(d->s, "engine", "bpp.state", "bpp:1", "pending", "loading", NULL),
+        ST_OK);
+    CU_ASSERT_EQUAL(
+        store_audit_append(d->s, "engine", "bpp.state", "bpp:1", "loading", "installed", ""),
+        ST_OK);
+    CU_ASSERT_EQUAL(
+        store_audit_append(d->s, "bob", "report.export", "smdpf:2.999.10", NULL, "r1.ifppl", NULL),
+        ST_OK);
 }
 
 /* Runs SQL on a raw connection after dropping the append-only triggers. */
-static void tamper(const char *path, const char *sql)
-{
+static void tamper(const char *path, const char *sql) {
     sqlite3 *raw = raw_open(path);
     char *err = NULL;
-    int rc = sqlite3_exec(raw, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete",
-                          NULL, NULL, &err);
+    int rc = sqlite3_exec(raw, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete", NULL,
+                          NULL, &err);
     CU_ASSERT_EQUAL(rc, SQLITE_OK);
     sqlite3_free(err);
     err = NULL;
@@ -865,8 +835,7 @@ static void tamper(const char *path, const char *sql)
     sqlite3_close(raw);
 }
 
-static void expect_broken_at(const char *tag, const char *sql, uint64_t want)
-{
+static void expect_broken_at(const char *tag, const char *sql, uint64_t want) {
     db_t d;
     uint64_t bad = 0;
 
@@ -880,8 +849,7 @@ static void expect_broken_at(const char *tag, const char *sql, uint64_t want)
     db_done(&d);
 }
 
-static void test_audit_chain(void)
-{
+static void test_audit_chain(void) {
     db_t d;
     uint64_t bad = 99, n = 0;
 
@@ -891,8 +859,7 @@ static void test_audit_chain(void)
     CU_ASSERT_EQUAL(n, 5);
     /* The triggers refuse edits through any connection. */
     CU_ASSERT_NOT_EQUAL(
-        sqlite3_exec(store_db(d.s), "UPDATE audit SET reason = 'x'", NULL, NULL, NULL),
-        SQLITE_OK);
+        sqlite3_exec(store_db(d.s), "UPDATE audit SET reason = 'x'", NULL, NULL, NULL), SQLITE_OK);
     CU_ASSERT_NOT_EQUAL(sqlite3_exec(store_db(d.s), "DELETE FROM audit", NULL, NULL, NULL),
                         SQLITE_OK);
     CU_ASSERT_EQUAL(store_audit_verify(d.s, NULL, NULL), ST_OK);
@@ -902,8 +869,7 @@ static void test_audit_chain(void)
     db_done(&d);
 }
 
-static void test_audit_tamper(void)
-{
+static void test_audit_tamper(void) {
     /* an edited field; NULL vs "" is a difference too */
     expect_broken_at("audit-edit", "UPDATE audit SET new_value = 'failed' WHERE seq = 4", 4);
     expect_broken_at("audit-null", "UPDATE audit SET reason = NULL WHERE seq = 4", 4);
@@ -924,8 +890,7 @@ static void test_audit_tamper(void)
                      6);
 }
 
-void test_store_register(void)
-{
+void test_store_register(void) {
     static const tu_test_t tests[] = {
         {"fresh database: schema, mode 0600, reopen", test_fresh_db},
         {"pragmas: wal, synchronous=FULL, foreign_keys", test_pragmas},
