@@ -42,10 +42,10 @@
 #include "config.h"
 #include "store.h"
 
-#define ENGINE_MAX_READERS 16 /* pcsc-lite 1.9.9: reader slots per pcscd */
-#define ENGINE_NAME_MAX    128
-#define ENGINE_TEXT_MAX    256
-#define ENGINE_SNAP_BUNDLES 64 /* bundle rows copied into a snapshot (oldest first) */
+#define ENGINE_MAX_READERS      16 /* pcsc-lite 1.9.9: reader slots per pcscd */
+#define ENGINE_NAME_MAX         128
+#define ENGINE_TEXT_MAX         256
+#define ENGINE_SNAP_BUNDLES     64 /* bundle rows copied into a snapshot (oldest first) */
 #define ENGINE_DEFAULT_OPERATOR "station"
 
 // clang-format off
@@ -174,11 +174,11 @@ typedef struct {
 typedef void (*engine_change_cb)(void *ud);
 
 typedef struct {
-    const config_t *cfg;    /* borrowed; must outlive the engine */
-    const char *store_path; /* copied */
-    const char *lock_path;  /* copied; NULL: no lock (tests). Held from create to free */
-    const char *op;         /* operator of the automatic jobs; NULL: ENGINE_DEFAULT_OPERATOR */
-    bool auto_load;         /* run a LOAD job on every card insertion (run/ui) */
+    const config_t *cfg;        /* borrowed; must outlive the engine */
+    const char *store_path;     /* copied */
+    const char *lock_path;      /* copied; NULL: no lock (tests). Held from create to free */
+    const char *op;             /* operator of the automatic jobs; NULL: ENGINE_DEFAULT_OPERATOR */
+    bool auto_load;             /* run a LOAD job on every card insertion (run/ui) */
     engine_change_cb on_change; /* may be NULL; called from engine threads, must not block */
     void *ud;
 } engine_opts_t;

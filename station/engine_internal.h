@@ -128,7 +128,7 @@ typedef struct job_ctx {
     es10_t *s;
     uint8_t eid[16];
     char eid_str[33];
-    EVP_PKEY *euicc_pub; /* from the stored CERT.EUICC */
+    EVP_PKEY *euicc_pub;      /* from the stored CERT.EUICC */
     es10f_key_status_t keys0; /* at the start of the job */
     bool locked;              /* FPA services locked (keys deleted) */
     bool authorised;
@@ -156,8 +156,8 @@ void job_cleanup(job_ctx_t *j);
 /* Sets the slot state (engine_slot_next on `ev`) and signals the change. */
 void job_event(job_ctx_t *j, engine_event_t ev);
 /* Records the last error for the operator (fmt) and the engineer (codes; -1 none). */
-void job_error(job_ctx_t *j, int fpa, int bpp_cmd, int reason, const char *detail,
-               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void job_error(job_ctx_t *j, int fpa, int bpp_cmd, int reason, const char *detail, const char *fmt,
+               ...) __attribute__((format(printf, 6, 7)));
 /* Progress of the BPP being loaded. */
 void job_progress(job_ctx_t *j, uint32_t index, uint32_t count, uint64_t done, uint64_t total);
 /* Profiles loaded/due of the card, from the store. */

@@ -88,7 +88,7 @@ engine_slot_state_t engine_slot_next(engine_slot_state_t s, engine_event_t ev) {
         return s == ENGINE_SLOT_AUTHORISING ? ENGINE_SLOT_RECOVERING : s;
     case ENGINE_EV_LOAD:
         return (s == ENGINE_SLOT_AUTHORISING || s == ENGINE_SLOT_RECOVERING) ? ENGINE_SLOT_LOADING
-                                                                               : s;
+                                                                             : s;
     case ENGINE_EV_VERIFY:
         return (s == ENGINE_SLOT_AUTHORISING || s == ENGINE_SLOT_RECOVERING
                 || s == ENGINE_SLOT_LOADING)

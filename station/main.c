@@ -11,14 +11,8 @@
 
 #include "base/log.h"
 #include "base/status.h"
+#include "cli.h"
 #include "ifpp_config.h"
-
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
-typedef struct {
-    const char *config_path;
-    const char *state_dir;
-} global_opts_t;
 
 typedef int (*cmd_fn)(const global_opts_t *g, int argc, char **argv);
 
@@ -31,7 +25,16 @@ static int cmd_version(const global_opts_t *g, int argc, char **argv) {
 }
 
 /* X-macro: command, handler, one-line help. Handlers arrive with the issues that build them. */
-#define STATION_COMMANDS(X) X("version", cmd_version, "print the version")
+#define STATION_COMMANDS(X)                                                                        \
+    X("version", cmd_version, "print the version")                                                 \
+    X("import", cmd_import, "import FILE|DIR...: .ifppe eUICC data, .ifppb(+.p7s) bundles")       \
+    X("request", cmd_request, "request export OUT.ifppr [filters]: ESBPP02 BPP request")         \
+    X("status", cmd_status, "status [--json]: counts per bundle and state, eUICCs, keys")        \
+    X("readers", cmd_readers, "readers [--json]: readers, card present, EID of the card")        \
+    X("run", cmd_run, "run [--until-idle]: headless engine (batch mode) until SIGTERM")          \
+    X("load", cmd_load, "load --reader NAME: load every pending BPP into that card")             \
+    X("verify", cmd_verify, "verify --reader NAME: check the card against the store")            \
+    X("delete-keys", cmd_delete_keys, "delete-keys --reader NAME: delete the one-time keys")
 
 static void usage(FILE *f) {
     fprintf(f, "usage: ifpp-station [-c CONFIG] [--state-dir DIR] [-v|--log-level L] COMMAND ...\n"
