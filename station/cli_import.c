@@ -215,9 +215,8 @@ int cmd_import(const global_opts_t *g, int argc, char **argv) {
     o.trust = trust;
     o.allowed_smdpf = (const char *const *)cfg->smdpf.allowed;
     o.n_allowed = cfg->smdpf.n_allowed;
-    o.unknown_eid = cfg->policy.unknown_eid == CONFIG_UNKNOWN_EID_HOLD
-                        ? IMPORT_UNKNOWN_EID_HOLD
-                        : IMPORT_UNKNOWN_EID_REFUSE;
+    o.unknown_eid = cfg->policy.unknown_eid == CONFIG_UNKNOWN_EID_HOLD ? IMPORT_UNKNOWN_EID_HOLD
+                                                                       : IMPORT_UNKNOWN_EID_REFUSE;
     o.actor = getenv("USER");
     o.progress = on_progress;
     o.progress_ud = &pr;

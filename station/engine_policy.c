@@ -184,14 +184,15 @@ engine_settle_decision_t engine_settle_decide(const engine_settle_facts_t *f) {
  * Verdict rules, first match wins:
  *   unknown card or a BPP needing attention     ATTENTION
  *   a step failed (fault)                       FAIL
- *   a BPP failed or died in this job            FAIL
- *   load: live BPPs left for the card           FAIL (they wait for the next insertion)
+ *   a BPP died in this job                      FAIL
+ *   load: live BPPs left for the card           FAIL (failed ones wait for the next insertion)
  *   otherwise                                   PASS
+ * A BPP that failed and then loaded on its retry in the same job does not fail the card.
  */
 engine_slot_state_t engine_verdict(const engine_tally_t *t) {
     if (t->unknown_card || t->attention)
         return ENGINE_SLOT_ATTENTION;
-    if (t->fault || t->failed || t->dead)
+    if (t->fault || t->dead)
         return ENGINE_SLOT_FAIL;
     if (t->cmd == ENGINE_CMD_LOAD && t->remaining)
         return ENGINE_SLOT_FAIL;

@@ -22,9 +22,9 @@
 #include "base/log.h"
 #include "import_int.h"
 
-#define SUFFIX_EDATA ".ifppe"
+#define SUFFIX_EDATA  ".ifppe"
 #define SUFFIX_BUNDLE ".ifppb"
-#define SUFFIX_P7S ".p7s"
+#define SUFFIX_P7S    ".p7s"
 
 /* One file to import: a name relative to an open directory. */
 typedef struct {
@@ -89,8 +89,7 @@ static import_file_t *report_add(import_report_t *rep, const char *display, impo
     return f;
 }
 
-st_t imp_refuse(import_file_t *f, st_t st, size_t entry, const uint8_t *eid, const char *fmt,
-                ...) {
+st_t imp_refuse(import_file_t *f, st_t st, size_t entry, const uint8_t *eid, const char *fmt, ...) {
     va_list ap;
 
     f->outcome = IMPORT_REFUSED;
@@ -499,8 +498,7 @@ static st_t scan_dir(const import_opts_t *o, const char *path, int dirfd, work_t
         }
         if (kind == IMPORT_KIND_OTHER) {
             st = scan_verdict(o, rep, display, kind, false, ST_OK,
-                              S_ISDIR(sb.st_mode) ? "directory (not scanned)"
-                                                  : "not an IFPP file");
+                              S_ISDIR(sb.st_mode) ? "directory (not scanned)" : "not an IFPP file");
             continue;
         }
         if (!S_ISREG(sb.st_mode)) {

@@ -53,9 +53,9 @@
 #include "crypto/cert.h"
 #include "store.h"
 
-#define IMPORT_NO_ENTRY SIZE_MAX
+#define IMPORT_NO_ENTRY   SIZE_MAX
 #define IMPORT_REASON_MAX 320
-#define IMPORT_EDATA_MAX (64u << 20) /* an attached CMS is verified in memory (cms.c limit) */
+#define IMPORT_EDATA_MAX  (64u << 20) /* an attached CMS is verified in memory (cms.c limit) */
 
 typedef enum {
     IMPORT_UNKNOWN_EID_REFUSE = 0, /* same values as config_unknown_eid_t */
@@ -113,12 +113,12 @@ typedef struct {
 typedef void (*import_progress_fn)(const import_progress_t *p, void *ud);
 
 typedef struct {
-    store_t *store;       /* read-write, borrowed; no transaction open */
-    cert_trust_t *trust;  /* the configured CIs, borrowed */
+    store_t *store;                   /* read-write, borrowed; no transaction open */
+    cert_trust_t *trust;              /* the configured CIs, borrowed */
     const char *const *allowed_smdpf; /* dotted OIDs whose bundles are accepted */
     size_t n_allowed;
     import_unknown_eid_t unknown_eid;
-    const char *actor;        /* audit actor; NULL: "import" */
+    const char *actor;           /* audit actor; NULL: "import" */
     import_progress_fn progress; /* may be NULL */
     void *progress_ud;
 } import_opts_t;
@@ -129,8 +129,7 @@ typedef struct {
  * when nothing was refused, the first refusal's status otherwise (ST_E_INVAL/ST_E_NOMEM for
  * errors that stop the whole run; then *rep holds what was done so far).
  */
-st_t import_paths(const import_opts_t *o, const char *const *paths, size_t n,
-                  import_report_t *rep);
+st_t import_paths(const import_opts_t *o, const char *const *paths, size_t n, import_report_t *rep);
 
 /* Frees the contents of rep; NULL-tolerant; leaves it zeroed. */
 void import_report_free(import_report_t *rep);

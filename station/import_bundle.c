@@ -48,17 +48,17 @@
 #include "import_int.h"
 #include "tlv/tlv.h"
 
-#define P7S_MAX (1u << 20)           /* a detached signature with its chain */
-#define STDIO_BUF (256u << 10)       /* read-ahead of the bundle file */
+#define P7S_MAX                (1u << 20)   /* a detached signature with its chain */
+#define STDIO_BUF              (256u << 10) /* read-ahead of the bundle file */
 #define PROGRESS_EVERY_ENTRIES 64u
 
 typedef struct {
     const import_opts_t *o;
     import_file_t *f;
     ifpp_bundle_reader_t *r;
-    uint64_t size;        /* file size (progress) */
-    uint64_t count;       /* entries announced */
-    buf_t q;              /* bytes the reader consumed that CMS has not read yet */
+    uint64_t size;  /* file size (progress) */
+    uint64_t count; /* entries announced */
+    buf_t q;        /* bytes the reader consumed that CMS has not read yet */
     size_t q_off;
     bool eof;             /* the reader reached the clean end */
     bool failed;          /* a refusal inside the pass (f says why) */
@@ -233,8 +233,7 @@ static st_t preflight(pass_t *c, const ifpp_bundle_entry_t *e, size_t i, bool *h
         store_euicc_free(eu);
         if (st == ST_OK)
             return imp_refuse(c->f, ST_E_NOENT, i, e->eid,
-                              "one-time key %" PRIu32 " is not in this eUICC's data",
-                              e->key_index);
+                              "one-time key %" PRIu32 " is not in this eUICC's data", e->key_index);
         if (st != ST_E_NOENT)
             return imp_refuse(c->f, st, i, e->eid, "store: %s", st_str(st));
         if (c->o->unknown_eid == IMPORT_UNKNOWN_EID_HOLD) {
@@ -247,9 +246,8 @@ static st_t preflight(pass_t *c, const ifpp_bundle_entry_t *e, size_t i, bool *h
     if (st != ST_OK)
         return imp_refuse(c->f, st, i, e->eid, "store: %s", st_str(st));
     if (key.state != STORE_OTK_UNUSED)
-        return imp_refuse(c->f, ST_E_CONFLICT, i, e->eid,
-                          "one-time key %" PRIu32 " is %s%s", e->key_index,
-                          store_otk_state_name(key.state),
+        return imp_refuse(c->f, ST_E_CONFLICT, i, e->eid, "one-time key %" PRIu32 " is %s%s",
+                          e->key_index, store_otk_state_name(key.state),
                           key.state == STORE_OTK_BOUND ? " to another BPP" : "");
 
     /* SGP.22 §5.5.1 smdpSign over BF23 up to 5F37 || 5F49 otPK.EUICC of *this* key */
@@ -331,8 +329,7 @@ static st_t pass_step(pass_t *c) {
 /* ---- step 1: the .p7s ---- */
 
 /* The SignedData's certificates, the signer among them, its digest and messageDigest. */
-static st_t p7s_peek(const import_opts_t *o, const buf_t *sig, p7s_info_t *info,
-                     import_file_t *f) {
+static st_t p7s_peek(const import_opts_t *o, const buf_t *sig, p7s_info_t *info, import_file_t *f) {
     const unsigned char *p = sig->data;
     CMS_ContentInfo *cms = NULL;
     STACK_OF(CMS_SignerInfo) * sis;
@@ -600,8 +597,7 @@ st_t import_bundle_fd(const import_opts_t *o, int fd, int p7s_fd, import_file_t 
         hex_encode(h->bundle_id, STORE_ID_LEN, idhex);
         if (memcmp(old.file_sha256, info.md, STORE_HASH_LEN) != 0) {
             st = imp_refuse(f, ST_E_CONFLICT, IMPORT_NO_ENTRY, NULL,
-                            "bundleId %s was already imported with other content (refused)",
-                            idhex);
+                            "bundleId %s was already imported with other content (refused)", idhex);
             goto out;
         }
         c.dry = true;
@@ -609,8 +605,8 @@ st_t import_bundle_fd(const import_opts_t *o, int fd, int p7s_fd, import_file_t 
             goto out;
         f->outcome = IMPORT_UNCHANGED;
         snprintf(object, sizeof(object), "bundle:%s", idhex);
-        if (store_audit_append(o->store, imp_actor(o), "import.bundle", object, NULL,
-                               "unchanged", f->file)
+        if (store_audit_append(o->store, imp_actor(o), "import.bundle", object, NULL, "unchanged",
+                               f->file)
             != ST_OK)
             st_log(ST_LOG_WARN, "import: %s: audit row not written", f->file);
         imp_progress(o, f, f->bytes, c.size, c.count, c.count, true);
@@ -651,10 +647,10 @@ st_t import_bundle_fd(const import_opts_t *o, int fd, int p7s_fd, import_file_t 
     /* 5. verified: audit row and commit */
     hex_encode(h->bundle_id, STORE_ID_LEN, idhex);
     snprintf(object, sizeof(object), "bundle:%s", idhex);
-    snprintf(summary, sizeof(summary), "%" PRIu64 " BPPs (%" PRIu64 " held), SM-DPf %s",
-             f->n_bpps, f->n_held, info.oid);
-    st = store_audit_append(o->store, imp_actor(o), "import.bundle", object, NULL, summary,
-                            f->file);
+    snprintf(summary, sizeof(summary), "%" PRIu64 " BPPs (%" PRIu64 " held), SM-DPf %s", f->n_bpps,
+             f->n_held, info.oid);
+    st =
+        store_audit_append(o->store, imp_actor(o), "import.bundle", object, NULL, summary, f->file);
     if (st != ST_OK) {
         imp_refuse(f, st, IMPORT_NO_ENTRY, NULL, "store: audit: %s", st_str(st));
         goto out;

@@ -45,8 +45,7 @@ static st_t verify_euicc(const import_opts_t *o, X509 *eum, const ifpp_euicc_t *
     }
     if ((st = cert_verify_euicc_chain(o->trust, eum, cert, ceid)) != ST_OK) {
         imp_refuse(f, st, i, e->eid,
-                   "eUICC certificate chain CI -> EUM -> eUICC does not verify (%s)",
-                   st_str(st));
+                   "eUICC certificate chain CI -> EUM -> eUICC does not verify (%s)", st_str(st));
         goto out;
     }
     if (memcmp(ceid, e->eid, IFPP_EID_LEN) != 0) {
@@ -148,8 +147,8 @@ st_t import_edata_fd(const import_opts_t *o, int fd, import_file_t *f) {
     st = cms_verify_attached(o->trust, file.data, file.len, &content, &signer);
     if (st != ST_OK) {
         imp_refuse(f, st, IMPORT_NO_ENTRY, NULL, "EUM signature: %s",
-                   st == ST_E_PARSE       ? "not a CMS SignedData with attached content"
-                   : st == ST_E_UNTRUSTED ? "signer does not chain to a configured CI"
+                   st == ST_E_PARSE           ? "not a CMS SignedData with attached content"
+                   : st == ST_E_UNTRUSTED     ? "signer does not chain to a configured CI"
                    : st == ST_E_BAD_SIGNATURE ? "signature does not verify"
                                               : st_str(st));
         goto out;

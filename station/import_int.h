@@ -16,8 +16,8 @@
  * Marks f refused: status st, entry (IMPORT_NO_ENTRY when not in an entry), eid (NULL when
  * unknown) and the reason (printf format). Returns st (ST_E_INTERNAL if st is ST_OK).
  */
-st_t imp_refuse(import_file_t *f, st_t st, size_t entry, const uint8_t *eid, const char *fmt,
-                ...) __attribute__((format(printf, 5, 6)));
+st_t imp_refuse(import_file_t *f, st_t st, size_t entry, const uint8_t *eid, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Calls the progress callback, if any. */
 void imp_progress(const import_opts_t *o, const import_file_t *f, uint64_t bytes_done,

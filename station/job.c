@@ -486,7 +486,7 @@ static void finish_verdict(job_ctx_t *j) {
     } else if (v == ENGINE_SLOT_ATTENTION) {
         job_event(j, ENGINE_EV_ATTENTION);
     } else {
-        if (!j->tally.fault && !j->tally.failed && !j->tally.dead && j->tally.remaining)
+        if (!j->tally.fault && !j->tally.dead && j->tally.remaining && !j->snap->error[0])
             job_error(j, -1, -1, -1, NULL, "%" PRIu32 " profile(s) still to load for this card",
                       j->tally.remaining);
         job_event(j, ENGINE_EV_FAIL);

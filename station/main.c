@@ -27,13 +27,13 @@ static int cmd_version(const global_opts_t *g, int argc, char **argv) {
 /* X-macro: command, handler, one-line help. Handlers arrive with the issues that build them. */
 #define STATION_COMMANDS(X)                                                                        \
     X("version", cmd_version, "print the version")                                                 \
-    X("import", cmd_import, "import FILE|DIR...: .ifppe eUICC data, .ifppb(+.p7s) bundles")       \
-    X("request", cmd_request, "request export OUT.ifppr [filters]: ESBPP02 BPP request")         \
-    X("status", cmd_status, "status [--json]: counts per bundle and state, eUICCs, keys")        \
-    X("readers", cmd_readers, "readers [--json]: readers, card present, EID of the card")        \
-    X("run", cmd_run, "run [--until-idle]: headless engine (batch mode) until SIGTERM")          \
-    X("load", cmd_load, "load --reader NAME: load every pending BPP into that card")             \
-    X("verify", cmd_verify, "verify --reader NAME: check the card against the store")            \
+    X("import", cmd_import, "import FILE|DIR...: .ifppe eUICC data, .ifppb(+.p7s) bundles")        \
+    X("request", cmd_request, "request export OUT.ifppr [filters]: ESBPP02 BPP request")           \
+    X("status", cmd_status, "status [--json]: counts per bundle and state, eUICCs, keys")          \
+    X("readers", cmd_readers, "readers [--json]: readers, card present, EID of the card")          \
+    X("run", cmd_run, "run [--until-idle]: headless engine (batch mode) until SIGTERM")            \
+    X("load", cmd_load, "load --reader NAME: load every pending BPP into that card")               \
+    X("verify", cmd_verify, "verify --reader NAME: check the card against the store")              \
     X("delete-keys", cmd_delete_keys, "delete-keys --reader NAME: delete the one-time keys")
 
 static void usage(FILE *f) {
