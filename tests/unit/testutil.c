@@ -94,6 +94,10 @@ void tu_rmrf(const char *path) {
 
 char *tu_shared_path(const char *sub) {
     const char *shared = getenv("IFPP_SHARED_DIR");
+#ifdef IFPP_TEST_DEFAULT_SHARED
+    if (!shared)
+        shared = IFPP_TEST_DEFAULT_SHARED;
+#endif
     char *p = NULL;
     struct stat sb;
     if (!shared || !*shared)
@@ -121,10 +125,18 @@ void tu_print_skips(void) {
 
 const char *tu_build_dir(void) {
     const char *d = getenv("IFPP_BUILD_DIR");
+#ifdef IFPP_TEST_DEFAULT_BUILD
+    if (!d)
+        d = IFPP_TEST_DEFAULT_BUILD;
+#endif
     return d ? d : ".";
 }
 
 const char *tu_source_dir(void) {
     const char *d = getenv("IFPP_SOURCE_DIR");
+#ifdef IFPP_TEST_DEFAULT_SOURCE
+    if (!d)
+        d = IFPP_TEST_DEFAULT_SOURCE;
+#endif
     return d ? d : "..";
 }
