@@ -114,11 +114,16 @@ st_t apdu_transmit(transport_t *t, const apdu_cmd_t *cmd, apdu_resp_t *resp) {
     gr.cla = apdu_cla(false, apdu_cla_channel(cmd->cla));
     gr.ins = INS_GET_RESPONSE;
     while (st == ST_OK && (sw >> 8) == 0x61) {
+        size_t before = resp->data.len;
         /* Bounded: each round must bring data or the card is looping. */
         if (++rounds > APDU_MAX_RESPONSE / 256u + 1u)
             return ST_E_TOO_LARGE;
         gr.le = (sw & 0xFFu) ? (sw & 0xFFu) : 256u;
         st = apdu_exchange_6c(t, &gr, &resp->data, &sw);
+        if (st == ST_OK && (sw >> 8) == 0x61 && resp->data.len == before) {
+            st_log(ST_LOG_WARN, "apdu: GET RESPONSE brought no data and SW %04X again", sw);
+            return ST_E_PROTO;
+        }
     }
     if (st != ST_OK)
         return st;

@@ -68,7 +68,9 @@ st_t apdu_encode(const apdu_cmd_t *cmd, transport_proto_t proto, uint8_t *out, s
 
 /*
  * Sends one command with the 61xx/6Cxx rules above. ST_OK when the card answered (resp->sw
- * says how); transport errors (ST_E_CARD_REMOVED, ST_E_CARD_RESET, ...) otherwise.
+ * says how); transport errors (ST_E_CARD_REMOVED, ST_E_CARD_RESET, ...) otherwise, and for a
+ * looping card ST_E_TOO_LARGE (more than APDU_MAX_RESPONSE through GET RESPONSE) or ST_E_PROTO
+ * (a GET RESPONSE that brings no data and says 61xx again).
  * resp is reset on entry; the caller frees it with apdu_resp_free.
  */
 st_t apdu_transmit(transport_t *t, const apdu_cmd_t *cmd, apdu_resp_t *resp);

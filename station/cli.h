@@ -48,4 +48,12 @@ int cmd_verify(const global_opts_t *g, int argc, char **argv);
 int cmd_delete_keys(const global_opts_t *g, int argc, char **argv);
 int cmd_run(const global_opts_t *g, int argc, char **argv);
 
+/* cli_report.c */
+int cmd_report(const global_opts_t *g, int argc, char **argv);
+int cmd_audit(const global_opts_t *g, int argc, char **argv);
+
+/* cli_ui.c */
+int cmd_ui(const global_opts_t *g, int argc, char **argv);
+int cmd_operator(const global_opts_t *g, int argc, char **argv);
+
 #endif

@@ -24,7 +24,10 @@
 #include "base/log.h"
 #include "cli.h"
 #include "crypto/cert.h"
+#include "crypto/ec.h"
 #include "import.h"
+#include "request.h"
+#include "status.h"
 
 /* ---- shared helpers ---- */
 
@@ -185,7 +188,7 @@ int cmd_import(const global_opts_t *g, int argc, char **argv) {
     memset(&rep, 0, sizeof(rep));
     memset(&pr, 0, sizeof(pr));
     optind = 0;
-    while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'q':
             quiet = true;
@@ -202,6 +205,11 @@ int cmd_import(const global_opts_t *g, int argc, char **argv) {
         import_usage(stderr);
         return EXIT_USAGE;
     }
+    /* Every refusal is reported below with file, entry and reason; the libraries' warnings
+     * (cms: "signature does not verify" when the pass stops at a bad entry) would only
+     * repeat it. -v still shows them. */
+    if (st_log_get_level() == ST_LOG_WARN)
+        st_log_set_level(ST_LOG_ERR);
     if ((rc = cli_load_config(g, &cfg)) != EXIT_OK)
         goto out;
     if ((rc = load_trust(cfg, &trust)) != EXIT_OK)
@@ -217,7 +225,9 @@ int cmd_import(const global_opts_t *g, int argc, char **argv) {
     o.n_allowed = cfg->smdpf.n_allowed;
     o.unknown_eid = cfg->policy.unknown_eid == CONFIG_UNKNOWN_EID_HOLD ? IMPORT_UNKNOWN_EID_HOLD
                                                                        : IMPORT_UNKNOWN_EID_REFUSE;
-    o.actor = getenv("USER");
+    o.actor = getenv("USER"); /* who ran it, for the audit rows; "import" when unknown */
+    if (o.actor && strlen(o.actor) >= STORE_NAME_MAX)
+        o.actor = NULL;
     o.progress = on_progress;
     o.progress_ud = &pr;
     st = import_paths(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &rep);
@@ -244,18 +254,214 @@ out:
     return rc;
 }
 
-int cmd_request(const global_opts_t *g, int argc, char **argv) {
-    (void)g;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "request: not yet\n");
-    return EXIT_FAIL;
+/* ---- request export ---- */
+
+static void request_usage(FILE *f) {
+    fprintf(f,
+            "usage: ifpp-station [-c CONFIG] [--state-dir DIR] request export OUT.ifppr\n"
+            "           [--eid EID]... [--eid-range FROM-TO] [--count N] [--profile-type T]\n"
+            "           [--include-requested]\n"
+            "  ESBPP02 for the given eUICCs that have data and an unused one-time key but no\n"
+            "  BPP; the chosen keys are recorded as requested (STATE_DIR/" REQUEST_LEDGER_NAME ")\n"
+            "  and their eUICCs skipped later; --include-requested asks again (same key)\n");
 }
 
+int cmd_request(const global_opts_t *g, int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"eid", required_argument, NULL, 'e'},
+        {"eid-range", required_argument, NULL, 'r'},
+        {"count", required_argument, NULL, 'n'},
+        {"profile-type", required_argument, NULL, 'p'},
+        {"include-requested", no_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    request_filter_t flt;
+    request_opts_t o;
+    request_result_t res;
+    uint8_t(*eids)[STORE_EID_LEN] = NULL;
+    size_t n_eids = 0;
+    config_t *cfg = NULL;
+    store_t *s = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    STACK_OF(X509) *chain = NULL;
+    const char *out_path = NULL;
+    char rid[33], *end;
+    int c, rc = EXIT_USAGE;
+    st_t st;
+
+    memset(&flt, 0, sizeof(flt));
+    memset(&o, 0, sizeof(o));
+    if (argc < 2 || strcmp(argv[1], "export") != 0) {
+        request_usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
+        return argc >= 2 && !strcmp(argv[1], "--help") ? EXIT_OK : EXIT_USAGE;
+    }
+    argc--;
+    argv++;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'e': {
+            uint8_t(*nv)[STORE_EID_LEN] = realloc(eids, (n_eids + 1) * sizeof(*nv));
+            if (!nv) {
+                fprintf(stderr, "request: out of memory\n");
+                rc = EXIT_FAIL;
+                goto out;
+            }
+            eids = nv;
+            if (eid_from_str(optarg, eids[n_eids]) != ST_OK) {
+                fprintf(stderr, "request: --eid %s: not a 32-digit EID\n", optarg);
+                goto out;
+            }
+            n_eids++;
+            break;
+        }
+        case 'r':
+            st = request_parse_range(optarg, &flt);
+            if (st != ST_OK) {
+                fprintf(stderr, "request: --eid-range %s: %s\n", optarg,
+                        st == ST_E_PARSE ? "expected FROM-TO, two 32-digit EIDs"
+                                         : "FROM <= TO, same first 14 digits, at most 1000000 "
+                                           "EIDs");
+                goto out;
+            }
+            break;
+        case 'n':
+            errno = 0;
+            flt.count = strtoull(optarg, &end, 10);
+            if (errno || *end || !*optarg || optarg[0] == '-' || flt.count == 0) {
+                fprintf(stderr, "request: --count %s: a positive number\n", optarg);
+                goto out;
+            }
+            break;
+        case 'p':
+            if (!*optarg || strlen(optarg) > 63) {
+                fprintf(stderr, "request: --profile-type: 1..63 characters\n");
+                goto out;
+            }
+            flt.profile_type = optarg;
+            break;
+        case 'i':
+            flt.include_requested = true;
+            break;
+        case 'h':
+            request_usage(stdout);
+            rc = EXIT_OK;
+            goto out;
+        default:
+            request_usage(stderr);
+            goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        request_usage(stderr);
+        goto out;
+    }
+    out_path = argv[optind];
+    if (!n_eids && !flt.has_range) {
+        fprintf(stderr, "request: name the eUICCs with --eid and/or --eid-range\n");
+        goto out;
+    }
+    flt.eids = (const uint8_t(*)[STORE_EID_LEN])eids;
+    flt.n_eids = n_eids;
+    if ((rc = cli_load_config(g, &cfg)) != EXIT_OK)
+        goto out;
+    rc = EXIT_USAGE;
+    if (!cfg->dm.key || !cfg->dm.cert) {
+        fprintf(stderr, "request: no [dm] key and cert configured: the request must be signed\n");
+        goto out;
+    }
+    if ((st = ec_key_load_pem(cfg->dm.key, &key)) != ST_OK) {
+        fprintf(stderr, "request: [dm] key = %s: %s\n", cfg->dm.key, st_str(st));
+        goto out;
+    }
+    if ((st = cert_load(cfg->dm.cert, &cert)) != ST_OK) {
+        fprintf(stderr, "request: [dm] cert = %s: %s\n", cfg->dm.cert, st_str(st));
+        goto out;
+    }
+    if (X509_check_private_key(cert, key) != 1) {
+        fprintf(stderr, "request: [dm] key does not match [dm] cert\n");
+        goto out;
+    }
+    if (cfg->dm.chain && (st = cert_load_all(cfg->dm.chain, &chain)) != ST_OK) {
+        fprintf(stderr, "request: [dm] chain = %s: %s\n", cfg->dm.chain, st_str(st));
+        goto out;
+    }
+    if ((rc = cli_open_store(g, cfg, STORE_OPEN_READONLY, &s)) != EXIT_OK)
+        goto out;
+    o.store = s;
+    o.state_dir = cli_state_dir(g, cfg);
+    o.dm_id = cfg->dm.id ? cfg->dm.id : cfg->station.id;
+    o.dm_key = key;
+    o.dm_cert = cert;
+    o.chain = chain;
+    st = request_export(&o, &flt, out_path, &res);
+    if (st == ST_OK) {
+        hex_encode(res.request_id, sizeof(res.request_id), rid);
+        printf("request: %s: %" PRIu64 " eUICC%s (request %s)\n", out_path, res.n_entries,
+               res.n_entries == 1 ? "" : "s", rid);
+    } else if (st == ST_E_NOENT) {
+        fprintf(stderr, "request: no eUICC qualifies: nothing written\n");
+    } else {
+        fprintf(stderr, "request: %s: %s\n", out_path, st_str(st));
+    }
+    if (st == ST_OK || st == ST_E_NOENT)
+        fprintf(st == ST_OK ? stdout : stderr,
+                "request: %" PRIu64 " EIDs looked at: %" PRIu64 " without eUICC data, %" PRIu64
+                " with a BPP already, %" PRIu64 " already requested, %" PRIu64
+                " without an unused key\n",
+                res.n_candidates, res.n_unknown, res.n_has_bpp, res.n_requested, res.n_no_key);
+    rc = st == ST_OK ? EXIT_OK : EXIT_FAIL;
+out:
+    free(eids);
+    store_close(s);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    sk_X509_pop_free(chain, X509_free);
+    config_free(cfg);
+    return rc;
+}
+
+/* ---- status ---- */
+
 int cmd_status(const global_opts_t *g, int argc, char **argv) {
-    (void)g;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "status: not yet\n");
-    return EXIT_FAIL;
+    config_t *cfg = NULL;
+    store_t *s = NULL;
+    status_t sts;
+    buf_t out = BUF_INIT;
+    bool json = false;
+    int rc;
+    st_t st;
+
+    memset(&sts, 0, sizeof(sts));
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else {
+            fprintf(argv[i][0] == '-' && strcmp(argv[i], "--help") ? stderr : stdout,
+                    "usage: ifpp-station [-c CONFIG] [--state-dir DIR] status [--json]\n");
+            return strcmp(argv[i], "--help") ? EXIT_USAGE : EXIT_OK;
+        }
+    }
+    if ((rc = cli_load_config(g, &cfg)) != EXIT_OK)
+        goto out;
+    if ((rc = cli_open_store(g, cfg, STORE_OPEN_READONLY, &s)) != EXIT_OK)
+        goto out;
+    st = status_collect(s, &sts);
+    if (st == ST_OK)
+        st = status_render(&sts, json, &out);
+    if (st != ST_OK) {
+        fprintf(stderr, "status: %s\n", st_str(st));
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    fwrite(out.data, 1, out.len, stdout);
+    rc = EXIT_OK;
+out:
+    buf_free(&out);
+    status_free(&sts);
+    store_close(s);
+    config_free(cfg);
+    return rc;
 }

@@ -10,8 +10,9 @@
  *   run [--until-idle] [--operator ID] [--quiet]
  *       the headless engine until SIGTERM/SIGINT (exit 0 after the jobs settled); one line per
  *       reader state change on stdout; sd_notify READY/STATUS/WATCHDOG/STOPPING when started by
- *       systemd (Type=notify). --until-idle: exit once no card has anything left to do (tests,
- *       demo): 0 when every card present passed, 1 otherwise.
+ *       systemd (Type=notify). A second signal abandons the BPP in progress (it stays
+ *       loading and is settled from the card at the next start). --until-idle: exit once no card
+ * has anything left to do (tests, demo): 0 when every card present passed, 1 otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -334,10 +335,17 @@ int cmd_delete_keys(const global_opts_t *g, int argc, char **argv) {
 /* ---- run ---- */
 
 static int sig_pipe[2] = {-1, -1};
+static engine_t *volatile sig_engine; /* set while engine_stop() may be waiting */
+static volatile sig_atomic_t sig_count;
 
+/* First SIGTERM/SIGINT: stop after the BPP in progress (main loop, through the pipe).
+ * Second one: abandon it at the next APDU sequence (recovery settles it at the next start). */
 static void on_signal(int sig) {
     int saved = errno;
     unsigned char b = (unsigned char)sig;
+
+    if (++sig_count > 1 && sig_engine)
+        engine_abandon(sig_engine);
     (void)!write(sig_pipe[1], &b, 1);
     errno = saved;
 }
@@ -439,6 +447,8 @@ int cmd_run(const global_opts_t *g, int argc, char **argv) {
     sigaction(SIGINT, &sa, &old_int);
     signal(SIGPIPE, SIG_IGN);
 
+    sig_count = 0;
+    sig_engine = e;
     st = engine_start(e);
     if (st != ST_OK) {
         fprintf(stderr, "ifpp-station: run: cannot start the engine: %s\n", st_str(st));
@@ -496,6 +506,7 @@ int cmd_run(const global_opts_t *g, int argc, char **argv) {
 restore:
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGINT, &old_int, NULL);
+    sig_engine = NULL;
 out:
     engine_free(e);
     if (sig_pipe[0] >= 0) {

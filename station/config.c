@@ -11,6 +11,8 @@
  */
 #include "config.h"
 
+#include "monitor.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,10 +26,11 @@
 #include "base/log.h"
 #include "ifpp_config.h"
 
-#define DEFAULT_ISDR_AID  "A0000005591010FFFFFFFF8900000100"
-#define DEFAULT_STATE_DIR IFPP_LOCALSTATEDIR "/lib/ifpp-station"
-#define SLOT_PREFIX       "slot."
-#define LABEL_MAX         16
+#define DEFAULT_ISDR_AID     "A0000005591010FFFFFFFF8900000100"
+#define DEFAULT_STATE_DIR    IFPP_LOCALSTATEDIR "/lib/ifpp-station"
+#define SLOT_PREFIX          "slot."
+#define LABEL_MAX            16
+#define CONFIG_READER_ID_MAX 256
 
 typedef struct parse parse_t;
 
@@ -620,33 +623,50 @@ bool config_smdpf_allowed(const config_t *cfg, const char *oid) {
 }
 
 /* Length of a PC/SC reader name without its trailing " DD SS" (two 2-hex-digit fields). */
+/* Length of `name` without a trailing pcsc-lite " DD SS" suffix (n when there is none). */
 static size_t strip_slot_suffix(const char *name) {
     size_t n = strlen(name);
-    const char *t = name + n - 6;
+    const char *t;
 
-    if (n > 6 && t[0] == ' ' && t[3] == ' ' && strspn(t + 1, "0123456789abcdefABCDEF") >= 2
+    if (n <= 6)
+        return n;
+    t = name + n - 6;
+    if (t[0] == ' ' && t[3] == ' ' && strspn(t + 1, "0123456789abcdefABCDEF") >= 2
         && strspn(t + 4, "0123456789abcdefABCDEF") == 2)
         return n - 6;
     return n;
 }
 
+/*
+ * Which configured slot a reader is. A configured name matches when:
+ *  - it is "(serial)" and that text is in the reader name; or
+ *  - it and the reader have the same identity by the monitor's rule (pcsc/monitor.h: the
+ *    " DD SS" suffix minus the plug-order index DD, so "Virtual PCD 00 01" and "Virtual PCD
+ *    03 01" are one fixture slot and "Virtual PCD 00 00" another), given with the suffix or
+ *    as the identity itself ("Virtual PCD 01"); or
+ *  - it has no suffix and equals the reader name without " DD SS" (single-slot readers).
+ * The first configured slot that matches wins.
+ */
 const char *config_slot_label(const config_t *cfg, const char *reader_name) {
+    char id[CONFIG_READER_ID_MAX], want_id[CONFIG_READER_ID_MAX];
     size_t n;
 
     if (!cfg || !reader_name)
         return NULL;
+    monitor_reader_id(reader_name, id, sizeof(id));
     n = strip_slot_suffix(reader_name);
     for (size_t i = 0; i < cfg->readers.n_slots; i++) {
         const char *want = cfg->readers.slots[i].reader;
         size_t wl = strlen(want);
         if (want[0] == '(') {
-            /* "(serial)": anywhere in the name */
-            for (size_t off = 0; off + wl <= n; off++)
-                if (memcmp(reader_name + off, want, wl) == 0)
-                    return cfg->readers.slots[i].label;
-        } else if (wl == n && memcmp(reader_name, want, n) == 0) {
-            return cfg->readers.slots[i].label;
+            if (strstr(reader_name, want))
+                return cfg->readers.slots[i].label;
+            continue;
         }
+        monitor_reader_id(want, want_id, sizeof(want_id));
+        if (strcmp(id, want_id) == 0 || strcmp(id, want) == 0
+            || (strip_slot_suffix(want) == wl && wl == n && memcmp(reader_name, want, n) == 0))
+            return cfg->readers.slots[i].label;
     }
     return NULL;
 }

@@ -225,6 +225,8 @@ static st_t run_job(engine_t *e, pthread_mutex_t *lock, engine_reader_snap_t *sn
                           : st == ST_E_SHARING ? "the reader is in use by another program"
                                                : "the reader cannot be opened";
         pthread_mutex_lock(lock);
+        if (st == ST_E_NO_CARD && !engine_slot_busy(snap->state))
+            snap->state = ENGINE_SLOT_EMPTY;
         snprintf(snap->error, sizeof(snap->error), "%s", why);
         snprintf(snap->detail, sizeof(snap->detail), "%s", st_name(st));
         snap->changed_ms = engine_now_ms();
@@ -587,6 +589,11 @@ void engine_stop(engine_t *e, bool abandon) {
     notify(e);
 }
 
+void engine_abandon(engine_t *e) {
+    if (e)
+        atomic_store(&e->abandon, true);
+}
+
 void engine_free(engine_t *e) {
     if (!e)
         return;
@@ -675,8 +682,8 @@ bool engine_idle(engine_t *e, unsigned quiet_ms, unsigned settle_ms) {
     if (!e)
         return false;
     pthread_mutex_lock(&e->lock);
-    if (!e->started || now - e->last_change_ms < (int64_t)quiet_ms)
-        idle = false;
+    if (!e->started || e->service_down || now - e->last_change_ms < (int64_t)quiet_ms)
+        idle = false; /* pcscd down: its readers come back with it */
     for (size_t i = 0; idle && i < e->n_initial; i++)
         if (reader_allowed(e->cfg, e->initial[i]) && !find_worker(e, e->initial[i]))
             idle = false;

@@ -202,6 +202,10 @@ st_t engine_start(engine_t *e);
  */
 void engine_stop(engine_t *e, bool abandon);
 
+/* Async-signal-safe (one atomic store): a job in progress stops at its next APDU sequence
+ * instead of finishing its BPP. For a second SIGTERM while engine_stop() waits. */
+void engine_abandon(engine_t *e);
+
 /* Stops if needed, releases the lock, frees. NULL-tolerant. */
 void engine_free(engine_t *e);
 

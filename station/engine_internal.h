@@ -106,6 +106,7 @@ int64_t engine_now_ms(void);
 
 #define JOB_MAX_INSTALLED 64 /* ICCIDs remembered for the verify step */
 #define JOB_MAX_RESETS    3  /* card resets survived in one job */
+#define JOB_DB_BUSY_TRIES 12 /* store busy timeouts waited out when settling a BPP */
 
 typedef struct job_ctx {
     /* inputs, borrowed for the job */
@@ -135,6 +136,8 @@ typedef struct job_ctx {
     unsigned resets;
     engine_tally_t tally;
     uint32_t consumed_in_job; /* keys consumed by the card in this job (installed or dead) */
+    int64_t inflight;         /* BPP whose load this job started and did not settle (a reset
+                                 hands it to recovery within the same job), 0 none */
     uint8_t installed_iccids[JOB_MAX_INSTALLED][10];
     size_t n_installed_iccids;
     uint64_t apdus0; /* transport APDU counter at the start of the job */
@@ -166,6 +169,9 @@ void job_refresh_counts(job_ctx_t *j);
 bool job_stopping(const job_ctx_t *j, bool abandon_only);
 /* A transport status that ends the session: card removed, reader/pcscd gone. */
 bool job_transport_lost(st_t st);
+/* ST_E_PROTO/ST_E_IO may hide a lost card: probes the reader and returns the transport status
+ * (ST_E_CARD_REMOVED, ST_E_CARD_RESET...) when the card is gone, `st` otherwise. */
+st_t job_classify(job_ctx_t *j, st_t st);
 
 /*
  * Authorises FPA services (FF40 over a fresh GetEuiccChallenge). ST_OK when authorised;

@@ -293,6 +293,7 @@ static st_t import_item(const import_opts_t *o, const item_t *it, import_report_
     st = open_below(it->dirfd, it->name, &fd, &why);
     if (st != ST_OK) {
         imp_refuse(f, st, IMPORT_NO_ENTRY, NULL, "%s", why ? why : st_str(st));
+        st = ST_OK; /* a refusal of this file, not an error of the run */
         goto out;
     }
     if (it->kind == IMPORT_KIND_EDATA) {

@@ -21,6 +21,9 @@
  *   3. bundleId known: same messageDigest -> a verify-only pass, then "unchanged"; another
  *      digest -> refused (conflict), nothing read further.
  *   4. the pass: per entry structure (reader), pre-flight (preflight()), store_bpp_add().
+ *      The smdpSign ECDSA runs on a second thread (import_verify.c) behind the pass; its
+ *      verdict is collected before the end of the file is handed to CMS (settle()), and the
+ *      lowest failing entry is the one reported.
  *   5. after the pass: the signature verified, the signer is the one checked in 1; audit row;
  *      commit.
  */
@@ -66,6 +69,7 @@ typedef struct {
     int64_t bundle_rowid; /* the bundle row in the open transaction */
     EVP_PKEY *dppb;       /* PK.DPpb, borrowed from the header's CERT.DPpb */
     buf_t tbs;            /* smdpSign TBS, reused */
+    imp_verifier_t *ver;  /* smdpSign checks on a second thread; NULL: inline */
 } pass_t;
 
 /* What step 1 learnt from the .p7s. */
@@ -177,6 +181,16 @@ static st_t refuse_reader(pass_t *c, const ifpp_err_t *err, st_t st) {
         st = err->st;
         entry = err->entry != IFPP_ERR_NONE ? err->entry : IMPORT_NO_ENTRY;
     }
+    /* The queue holds what the reader consumed of this entry (it was drained before the
+     * step): name its EID when the entry got that far (30 L 80 10 EID ...). */
+    if (entry != IMPORT_NO_ENTRY && c->q.len > c->q_off) {
+        const uint8_t *p = c->q.data + c->q_off;
+        size_t n = c->q.len - c->q_off, len, hl;
+        uint32_t tag;
+        if (tlv_parse_header(p, n, &tag, &len, &hl) == ST_OK && tag == 0x30
+            && n >= hl + 2 + IFPP_EID_LEN && p[hl] == 0x80 && p[hl + 1] == IFPP_EID_LEN)
+            eid = p + hl + 2;
+    }
     switch (st) {
     case ST_E_TRUNCATED:
         what = "truncated: a length runs past its parent or the end of the file";
@@ -202,6 +216,13 @@ static st_t refuse_reader(pass_t *c, const ifpp_err_t *err, st_t st) {
 }
 
 /* ---- pre-flight and store, per entry ---- */
+
+static st_t refuse_misbound(pass_t *c, st_t st, size_t i, const uint8_t *eid, uint32_t key) {
+    return imp_refuse(c->f, st, i, eid,
+                      "smdpSign does not verify with CERT.DPpb over one-time key %" PRIu32
+                      " of this eUICC (mis-bound BPP)",
+                      key);
+}
 
 /*
  * DESIGN §8 pre-flight of entry i. ST_OK: store it. Otherwise f holds the refusal.
@@ -253,14 +274,38 @@ static st_t preflight(pass_t *c, const ifpp_bundle_entry_t *e, size_t i, bool *h
     /* SGP.22 §5.5.1 smdpSign over BF23 up to 5F37 || 5F49 otPK.EUICC of *this* key */
     buf_reset(&c->tbs);
     st = bpp_smdp_sign_tbs(&v, key.otpk, sizeof(key.otpk), &c->tbs);
-    if (st == ST_OK)
-        st = ec_verify_raw(c->dppb, c->tbs.data, c->tbs.len, v.smdp_sign.value, v.smdp_sign.len);
     if (st != ST_OK)
-        return imp_refuse(c->f, st, i, e->eid,
-                          "smdpSign does not verify with CERT.DPpb over one-time key %" PRIu32
-                          " of this eUICC (mis-bound BPP)",
-                          e->key_index);
+        return imp_refuse(c->f, st, i, e->eid, "smdpSign TBS: %s", st_str(st));
+    if (c->ver) { /* checked on the second thread; its verdict comes before the end of file */
+        st = imp_verifier_submit(c->ver, i, e->eid, e->key_index, &c->tbs, v.smdp_sign.value,
+                                 v.smdp_sign.len);
+        if (st != ST_OK)
+            return imp_refuse(c->f, st, i, e->eid, "smdpSign check: %s", st_str(st));
+        return ST_OK;
+    }
+    st = ec_verify_raw(c->dppb, c->tbs.data, c->tbs.len, v.smdp_sign.value, v.smdp_sign.len);
+    if (st != ST_OK)
+        return refuse_misbound(c, st, i, e->eid, e->key_index);
     return ST_OK;
+}
+
+/*
+ * Collects the verifier's verdict. st is the pass's own refusal (f says which entry) or ST_OK
+ * (end of the file, or an early stop). The verifier runs behind the pass, so it may have found
+ * an earlier entry mis-bound: the first failing entry is the one reported.
+ */
+static st_t settle(pass_t *c, st_t st) {
+    size_t entry = IMPORT_NO_ENTRY;
+    uint8_t eid[STORE_EID_LEN];
+    uint32_t key = 0;
+    st_t vst;
+
+    if (!c->ver)
+        return st;
+    vst = imp_verifier_drain(c->ver, &entry, eid, &key);
+    if (vst != ST_OK && (st == ST_OK || c->f->entry == IMPORT_NO_ENTRY || entry < c->f->entry))
+        return refuse_misbound(c, vst, entry, eid, key);
+    return st;
 }
 
 /* store_bpp_add said conflict: a transactionId used twice, or a key that has a live BPP. */
@@ -291,17 +336,21 @@ static st_t pass_step(pass_t *c) {
     bool held = false;
     st_t st;
 
+    if (c->ver && imp_verifier_failed(c->ver)) /* stop early: the file is refused */
+        return settle(c, ST_OK);
     st = ifpp_bundle_reader_next(c->r, &e);
-    if (st == ST_E_NOENT) {
+    if (st == ST_E_NOENT) { /* every signature checked before CMS sees the end */
+        if ((st = settle(c, ST_OK)) != ST_OK)
+            return st;
         c->eof = true;
         return ST_OK;
     }
     if (st != ST_OK)
-        return refuse_reader(c, ifpp_bundle_reader_error(c->r), st);
+        return settle(c, refuse_reader(c, ifpp_bundle_reader_error(c->r), st));
     i = (size_t)(ifpp_bundle_reader_count(c->r) - 1);
     if (!c->dry) {
         if ((st = preflight(c, &e, i, &held)) != ST_OK)
-            return st;
+            return settle(c, st);
         memset(&n, 0, sizeof(n));
         n.seq = (uint32_t)i;
         memcpy(n.eid, e.eid, STORE_EID_LEN);
@@ -314,9 +363,9 @@ static st_t pass_step(pass_t *c) {
         n.bpp_len = e.bpp_len;
         st = store_bpp_add(c->o->store, c->bundle_rowid, &n, NULL);
         if (st == ST_E_CONFLICT)
-            return refuse_conflict(c, &e, i);
+            return settle(c, refuse_conflict(c, &e, i));
         if (st != ST_OK)
-            return imp_refuse(c->f, st, i, e.eid, "store: %s", st_str(st));
+            return settle(c, imp_refuse(c->f, st, i, e.eid, "store: %s", st_str(st)));
         c->f->n_bpps++;
         if (held)
             c->f->n_held++;
@@ -492,7 +541,11 @@ static st_t run_pass(pass_t *c, const buf_t *sig, const p7s_info_t *info) {
     if (!tee_method || !(bio = BIO_new(tee_method)))
         return imp_refuse(c->f, ST_E_NOMEM, IMPORT_NO_ENTRY, NULL, "out of memory (BIO)");
     BIO_set_data(bio, c);
+    if (!c->dry && imp_verifier_start(c->dppb, &c->ver) != ST_OK)
+        c->ver = NULL; /* no thread: verify inline */
     st = cms_verify_detached(c->o->trust, sig->data, sig->len, bio, &signer);
+    imp_verifier_stop(c->ver);
+    c->ver = NULL;
     BIO_free(bio);
     if (c->failed) { /* the pass refused an entry or the framing */
         X509_free(signer);

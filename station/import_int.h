@@ -8,6 +8,9 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
+#include "base/buf.h"
 #include "import.h"
 
 #define IMPORT_DEFAULT_ACTOR "import"
@@ -41,6 +44,21 @@ st_t import_edata_fd(const import_opts_t *o, int fd, import_file_t *f);
  * files opened by the caller; not closed here). Fills f. Returns f->st.
  */
 st_t import_bundle_fd(const import_opts_t *o, int fd, int p7s_fd, import_file_t *f);
+
+/*
+ * smdpSign verifications on a second thread (import_verify.c). pub is borrowed and used by the
+ * worker only. submit copies the job (waits while the ring is full); drain waits for every job
+ * and returns ST_OK or the status of the lowest failing entry (with its entry, EID, key);
+ * failed() tells without waiting whether a job failed. stop joins and frees (NULL-tolerant).
+ */
+typedef struct imp_verifier imp_verifier_t;
+st_t imp_verifier_start(EVP_PKEY *pub, imp_verifier_t **out);
+st_t imp_verifier_submit(imp_verifier_t *v, size_t entry, const uint8_t eid[STORE_EID_LEN],
+                         uint32_t key_index, const buf_t *tbs, const uint8_t *sig, size_t sig_len);
+bool imp_verifier_failed(imp_verifier_t *v);
+st_t imp_verifier_drain(imp_verifier_t *v, size_t *entry, uint8_t eid[STORE_EID_LEN],
+                        uint32_t *key_index);
+void imp_verifier_stop(imp_verifier_t *v);
 
 /* Reads a whole small regular file from fd (at most max bytes: ST_E_TOO_LARGE beyond). */
 st_t imp_read_fd(int fd, size_t max, buf_t *out);

@@ -19,6 +19,7 @@
 
 #include <openssl/x509.h>
 
+#include "apdu.h"
 #include "base/log.h"
 #include "crypto/cert.h"
 #include "engine_internal.h"
@@ -133,6 +134,23 @@ bool job_transport_lost(st_t st) {
            || st == ST_E_NO_CARD || st == ST_E_CARD_MUTE || st == ST_E_IO;
 }
 
+st_t job_classify(job_ctx_t *j, st_t st) {
+    uint16_t sw;
+    st_t p;
+
+    if (st != ST_E_PROTO && st != ST_E_IO)
+        return st;
+    /* A dropped card can look like a short or garbled answer (vpcd returns no bytes): ask the
+     * reader with a harmless command; a lost card then shows as such. */
+    p = apdu_terminal_capability(j->t, &sw);
+    if (job_transport_lost(p) || p == ST_E_CARD_RESET) {
+        st_log(ST_LOG_DEBUG, "engine: %s: %s was a lost card (%s)", j->reader, st_name(st),
+               st_name(p));
+        return p;
+    }
+    return st;
+}
+
 /* "SW 6985" / "ST_E_PROTO" for the engineer. */
 static void status_detail(st_t st, const es10_result_t *res, char *out, size_t n) {
     if (st == ST_E_CARD_SW && res)
@@ -243,7 +261,14 @@ st_t job_settle(job_ctx_t *j, const store_bpp_t *b, const engine_settle_decision
         ch->error = d->why;
         ch->fpa_error_code = d->fpa_error;
     }
-    st = store_bpp_transition(j->store, b->id, STORE_BPP_LOADING, to, ch);
+    /* An import holds the write lock for a whole bundle: wait for it rather than leave a BPP
+     * the card has settled in loading (recovery would still settle it, at the next insertion). */
+    for (int tries = 0;; tries++) {
+        st = store_bpp_transition(j->store, b->id, STORE_BPP_LOADING, to, ch);
+        if (st != ST_E_DB_BUSY || tries >= JOB_DB_BUSY_TRIES || job_stopping(j, true))
+            break;
+        st_log(ST_LOG_WARN, "engine: BPP %" PRId64 ": store busy, retrying", b->id);
+    }
     if (st != ST_OK) {
         st_log(ST_LOG_ERR, "engine: BPP %" PRId64 ": loading -> %s not recorded: %s", b->id,
                store_bpp_state_name(to), st_str(st));
@@ -251,10 +276,16 @@ st_t job_settle(job_ctx_t *j, const store_bpp_t *b, const engine_settle_decision
     }
     st_log(ST_LOG_INFO, "engine: %s: EID %s: BPP %" PRId64 " (bundle seq %" PRIu32 ") %s",
            j->reader, j->eid_str, b->id, b->seq, store_bpp_state_name(to));
+    bool ours = b->id == j->inflight; /* loaded by this job (see engine_internal.h) */
+    if (ours)
+        j->inflight = 0;
     switch (to) {
     case STORE_BPP_INSTALLED:
         j->tally.installed++;
-        j->consumed_in_job++;
+        /* keys0 was read at the start of the job: count only the keys this job consumed
+         * (a BPP installed before, settled by recovery, was already counted out) */
+        if (ours)
+            j->consumed_in_job++;
         if (j->n_installed_iccids < JOB_MAX_INSTALLED)
             memcpy(j->installed_iccids[j->n_installed_iccids++], b->iccid, 10);
         break;
@@ -293,6 +324,7 @@ st_t job_probe_key(job_ctx_t *j, const store_bpp_t *b, engine_key_state_t *key) 
     st = es10f_prepare_load(j->s, b->key_index, c.certs[0].p, c.certs[0].len, c.certs + 1, c.n - 1,
                             &res);
     job_chain_free(&c);
+    st = job_classify(j, st);
     if (st != ST_OK)
         return st == ST_E_CARD_SW || st == ST_E_PROTO ? ST_OK : st;
     switch (res.code) {
@@ -321,7 +353,7 @@ st_t job_authorise(job_ctx_t *j) {
     st_t st;
 
     j->authorised = false;
-    st = es10f_authorise_fpa_services(j->s, j->dm_key, j->eid, NULL, &res);
+    st = job_classify(j, es10f_authorise_fpa_services(j->s, j->dm_key, j->eid, NULL, &res));
     if (st != ST_OK) {
         if (job_transport_lost(st) || st == ST_E_CARD_RESET)
             return st;
@@ -351,6 +383,7 @@ static st_t key_status(job_ctx_t *j, es10f_key_status_t *ks) {
 
     if (st == ST_OK && res.has_code && res.code != ES10F_OK)
         st = ST_E_PROTO;
+    st = job_classify(j, st);
     if (st != ST_OK) {
         if (job_transport_lost(st) || st == ST_E_CARD_RESET)
             return st;
@@ -398,6 +431,7 @@ static st_t job_open(job_ctx_t *j) {
     st = es10_open(j->t, &o, &j->s, &res);
     if (st == ST_OK)
         st = es10c_get_eid(j->s, j->eid, &res);
+    st = job_classify(j, st);
     if (st != ST_OK) {
         if (job_transport_lost(st) || st == ST_E_CARD_RESET)
             return st;
@@ -518,6 +552,10 @@ st_t job_run(job_ctx_t *j) {
     job_event(j, ENGINE_EV_JOB);
 
     st = job_open(j);
+    while (st == ST_E_CARD_RESET && j->resets++ < JOB_MAX_RESETS) {
+        job_cleanup(j); /* reset while opening: start the session again */
+        st = job_open(j);
+    }
     while (st == ST_OK) {
         st = job_steps(j);
         if (st != ST_E_CARD_RESET)

@@ -41,16 +41,17 @@ static st_t key_after_error(job_ctx_t *j, engine_key_state_t *key) {
     es10_result_t res;
     uint64_t expected =
         j->keys0.unused > j->consumed_in_job ? j->keys0.unused - j->consumed_in_job : 0;
-    st_t st = es10f_get_one_time_key_status(j->s, &ks, &res);
+    st_t st = job_classify(j, es10f_get_one_time_key_status(j->s, &ks, &res));
 
     *key = ENGINE_KEY_UNKNOWN;
     if (st != ST_OK)
         return job_transport_lost(st) || st == ST_E_CARD_RESET ? st : ST_OK;
     if (ks.fpa_locked)
         *key = ENGINE_KEY_DELETED;
-    else if (ks.unused < expected)
+    else if (ks.unused < expected) {
         *key = ENGINE_KEY_CONSUMED;
-    else
+        j->consumed_in_job++; /* this load used the key without installing */
+    } else
         *key = ENGINE_KEY_UNUSED;
     return ST_OK;
 }
@@ -102,6 +103,7 @@ static st_t load_one(job_ctx_t *j, const store_bpp_t *b, uint32_t index, uint32_
     if (st != ST_OK)
         return st;
     job_progress(j, index, count, 0, b->bpp_len);
+    j->inflight = b->id;
     t0 = engine_now_ms();
     transport_counters(j->t, &c0);
 
@@ -127,6 +129,7 @@ static st_t load_one(job_ctx_t *j, const store_bpp_t *b, uint32_t index, uint32_
     }
     st = es10f_prepare_load(j->s, b->key_index, chain.certs[0].p, chain.certs[0].len,
                             chain.certs + 1, chain.n - 1, &res);
+    st = job_classify(j, st);
     if (job_transport_lost(st) || st == ST_E_CARD_RESET)
         goto out;
     if (st != ST_OK) {
@@ -154,6 +157,7 @@ static st_t load_one(job_ctx_t *j, const store_bpp_t *b, uint32_t index, uint32_
 
     st = es10b_load_bound_profile_package(j->s, blob.data, blob.len, &pir, &stats, on_progress,
                                           &prog, &res);
+    st = job_classify(j, st);
     if (st == ST_E_CANCELLED || job_transport_lost(st) || st == ST_E_CARD_RESET)
         goto out; /* stays loading: recovery asks the card */
     if (st == ST_OK) {
@@ -184,8 +188,6 @@ decide:
         ch.pir = pir.data;
         ch.pir_len = pir.len;
     }
-    if (f.key == ENGINE_KEY_CONSUMED && d.to != ENGINE_SETTLE_INSTALLED)
-        j->consumed_in_job++; /* the card used a key without installing */
     st = job_settle(j, b, &d, &ch, have_pv ? &pv : NULL);
     if (st == ST_OK && detail[0] && (d.to == ENGINE_SETTLE_FAILED || d.to == ENGINE_SETTLE_DEAD))
         job_error(j, d.fpa_error, -1, -1, detail, "%s", d.why);

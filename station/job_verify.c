@@ -25,6 +25,7 @@ static bool lost(st_t st) {
 static st_t card_fault(job_ctx_t *j, st_t st, const es10_result_t *res, const char *what) {
     char detail[64];
 
+    st = job_classify(j, st);
     if (lost(st))
         return st;
     if (st == ST_E_CARD_SW)

@@ -34,7 +34,11 @@ static int cmd_version(const global_opts_t *g, int argc, char **argv) {
     X("run", cmd_run, "run [--until-idle]: headless engine (batch mode) until SIGTERM")            \
     X("load", cmd_load, "load --reader NAME: load every pending BPP into that card")               \
     X("verify", cmd_verify, "verify --reader NAME: check the card against the store")              \
-    X("delete-keys", cmd_delete_keys, "delete-keys --reader NAME: delete the one-time keys")
+    X("delete-keys", cmd_delete_keys, "delete-keys --reader NAME: delete the one-time keys")       \
+    X("report", cmd_report, "report export DIR [--smdpf OID] [--again ID] | report verify FILE")   \
+    X("audit", cmd_audit, "audit verify: check the hash chain of the audit log")                   \
+    X("ui", cmd_ui, "ui [--auto-load]: the ncurses operator console (engine in-process)")          \
+    X("operator", cmd_operator, "operator add|remove|list: console operators and their PINs")
 
 static void usage(FILE *f) {
     fprintf(f, "usage: ifpp-station [-c CONFIG] [--state-dir DIR] [-v|--log-level L] COMMAND ...\n"

@@ -131,6 +131,7 @@ st_t job_recover(job_ctx_t *j) {
     st = es10b_retrieve_notifications_list(j->s, &nl, &res);
     if (st == ST_OK)
         st = es10c_list_profile_info(j->s, &pl, &res);
+    st = job_classify(j, st);
     if (st != ST_OK) {
         if (!job_transport_lost(st) && st != ST_E_CARD_RESET) {
             j->tally.fault = true;

@@ -5,9 +5,15 @@
 # isolated pcscd, provisions every card through PC/SC, has the SM-DPf side verify the signed
 # report, prints a summary with timings, and cleans up after itself.
 # (Until the station's engine lands, the FPA here is the pcsc/ layer's test client.)
+# With --ui (after BUILDDIR) the same line is opened in the operator console (`ifpp-station ui`)
+# instead: a demo supervisor logs in, imports the demo "stick", loads, verifies, deletes keys
+# and exports the reports by hand; the reports written are verified on the SM-DPf side after.
 set -eu
-build=${1:?usage: demo-line.sh BUILDDIR}
+build=${1:?usage: demo-line.sh BUILDDIR [--ui]}
+ui=0
+[ "${2:-}" = "--ui" ] && ui=1
 tk=$build/tests/testkit/ifpp-testkit
+station=$build/station/ifpp-station
 client=$build/tests/e2e/fpa-client
 readers=${DEMO_READERS:-4}
 if [ "$(id -u)" -ne 0 ]; then
@@ -37,6 +43,34 @@ step "virtual line: isolated pcscd with $readers vpcd readers, a simulated eUICC
 . "$work/line/env"
 export PCSCLITE_CSOCK_NAME
 t1=$(now)
+if [ "$ui" = 1 ]; then
+    step "operator console on the same line"
+    conf=$work/pki/station.conf
+    sed -i 's/^\[station\]$/[station]\noperator_pin_file = operators/' "$conf"
+    printf '%s\n' "${DEMO_PIN:-1234}" |
+        "$station" -c "$conf" operator add demo --role supervisor >/dev/null
+    mkdir -p "$work/stick" "$work/out"
+    cp "$work/eum/euicc-data.ifppe" "$work/bundle.ifppb" "$work/bundle.ifppb.p7s" "$work/stick/"
+    echo "log in as 'demo', PIN ${DEMO_PIN:-1234} (supervisor). Then: F9 Enter imports the demo"
+    echo "stick, L loads every card, V verifies, D then y deletes the one-time keys, e Enter"
+    echo "exports the reports, F1 shows every key, q quits."
+    if [ -t 0 ]; then
+        printf 'press Enter to open the console '
+        read -r _
+    fi
+    "$station" -c "$conf" ui --import-dir "$work/stick" --export-dir "$work/out" || fail=1
+    step "SM-DPf side: verify the reports exported from the console"
+    n=0
+    for f in "$work"/out/*.ifppl; do
+        [ -f "$f" ] || continue
+        "$tk" smdpf verify-report "$f" --pki "$work/pki" | sed -n '1p;3,$p'
+        n=$((n + 1))
+    done
+    [ "$n" -gt 0 ] || echo "(no report was exported)"
+    "$tk" line down "$work/line" >/dev/null
+    [ "${fail:-0}" -eq 0 ] && echo "demo: console closed" || { echo "demo: FAILED"; exit 1; }
+    exit 0
+fi
 step "provisioning: authorise FPA services, PrepareLoad, LoadBoundProfilePackage, verify PIR"
 i=0
 pids=""

@@ -86,7 +86,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: ifpp-testkit line up DIR --readers N [--cards DIR] [--base-port P]\n"
                "           [--pki DIR] [--keys K] [--driver SO] [--timeout S]\n"
                "           [--latency-ms N] [--bps N] [--max-block N] [--t0-only] [--faults SPEC]\n"
-               "           [--isdr-aid HEX]\n"
+               "           [--isdr-aid HEX] [--bench-fixed-challenge] [--bench-record DIR]\n"
                "       ifpp-testkit line down DIR\n"
                "       ifpp-testkit line bench DIR [--reader NAME] [--count N] [--size BYTES]\n");
 }
@@ -850,7 +850,7 @@ static int up_main(int argc, char **argv) {
     }
     for (int i = 3; i < argc; i++) {
         const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(o, "--t0-only")) {
+        if (!strcmp(o, "--t0-only") || !strcmp(o, "--bench-fixed-challenge")) {
             if (a.n_serve_args >= LINE_MAX_SERVE_ARGS)
                 return 2;
             a.serve_args[a.n_serve_args++] = o;
@@ -876,7 +876,8 @@ static int up_main(int argc, char **argv) {
         } else if (!strcmp(o, "--timeout") && parse_ulong(val, 3600, &v) && v >= 1) {
             a.timeout_s = (unsigned)v;
         } else if (!strcmp(o, "--latency-ms") || !strcmp(o, "--bps") || !strcmp(o, "--max-block")
-                   || !strcmp(o, "--faults") || !strcmp(o, "--isdr-aid")) {
+                   || !strcmp(o, "--faults") || !strcmp(o, "--isdr-aid")
+                   || !strcmp(o, "--bench-record")) {
             if (a.n_serve_args + 2 > LINE_MAX_SERVE_ARGS)
                 return 2;
             a.serve_args[a.n_serve_args++] = o;

@@ -227,7 +227,8 @@ static st_t fake_transmit(void *priv, const uint8_t *c, size_t clen, uint8_t *r,
         set_error(fc, "scripted response larger than the receive buffer", c, clen);
         return ST_E_INTERNAL;
     }
-    memcpy(r, st->resp, st->resp_len);
+    if (st->resp_len)
+        memcpy(r, st->resp, st->resp_len);
     *rlen = st->resp_len;
     return ST_OK;
 }

@@ -22,7 +22,12 @@
     X(monitor)                                                                                 \
     X(store)                                                                                   \
     X(config)                                                                                  \
-    X(sim)
+    X(sim)                                                                                     \
+    X(hostile)                                                                                 \
+    X(import)                                                                                  \
+    X(engine)                                                                                  \
+    X(plr)                                                                                     \
+    X(ui)
 // clang-format on
 
 #define X_DECL(name) void test_##name##_register(void);

@@ -106,6 +106,27 @@ static void test_good_file(void) {
     free(path);
 }
 
+/* Multi-slot readers (vpcd, dual-slot CCID): the slot index SS tells the fixture slots apart,
+ * the plug-order index DD does not. */
+static void test_multi_slot_identity(void) {
+    char *path = write_conf("slots.conf", "[readers]\n"
+                                          "slot.S0 = FPA-SIM 00 00\n"
+                                          "slot.S1 = FPA-SIM 01\n"
+                                          "slot.T = Single Reader\n");
+    config_t *c = NULL;
+    char err[256];
+
+    CU_ASSERT_EQUAL_FATAL(config_load(path, &c, err, sizeof(err)), ST_OK);
+    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "FPA-SIM 00 00"), "S0");
+    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "FPA-SIM 02 00"), "S0"); /* replugged */
+    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "FPA-SIM 00 01"), "S1");
+    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "FPA-SIM 03 01"), "S1");
+    CU_ASSERT_PTR_NULL(config_slot_label(c, "FPA-SIM 00 02"));
+    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "Single Reader 01 00"), "T");
+    config_free(c);
+    free(path);
+}
+
 static void test_defaults(void) {
     char *path = write_conf("empty.conf", "# nothing here\n\n[station]\n");
     config_t *c = NULL;
@@ -271,6 +292,7 @@ void test_config_register(void) {
     static const tu_test_t tests[] = {
         {"good file", test_good_file},
         {"defaults", test_defaults},
+        {"multi-slot reader identity", test_multi_slot_identity},
         {"bad values, unknown keys/sections, cross-key checks", test_bad_values},
         {"line length and NUL bytes", test_line_limits},
         {"missing file", test_missing_file},

@@ -35,6 +35,12 @@ typedef struct {
     size_t isdr_aid_len;
     size_t max_block; /* largest STORE DATA Lc accepted (6700 above), 1..255 */
     bool t0_only;     /* answer every response via 61xx + GET RESPONSE, even with Le present */
+    /* TEST-ONLY benchmark knob (`euicc serve --bench-fixed-challenge`, tests/bench/line_bench.sh):
+     * GetEuiccChallenge answers a constant challenge instead of a random one, so that a
+     * recorded AuthoriseFpaServices signature verifies again when the same C-APDU sequence is
+     * replayed on a card restored to the same state. Defeats the anti-replay of FF40: never
+     * for anything but benchmarks. */
+    bool bench_fixed_challenge;
 } card_opts_t;
 
 /* Defaults: SGP.22 ISD-R AID, max_block 255, T=1 behaviour. */

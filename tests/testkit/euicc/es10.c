@@ -167,7 +167,9 @@ static st_t es10c_get_eid(card_t *c, const tlv_t *req, buf_t *out, uint16_t *sw)
 
 static st_t es10b_get_euicc_challenge(card_t *c, buf_t *out) {
     st_t st;
-    if (RAND_bytes(c->challenge, sizeof(c->challenge)) != 1)
+    if (c->opts.bench_fixed_challenge) /* test-only replay knob (card.h) */
+        memset(c->challenge, 0xB5, sizeof(c->challenge));
+    else if (RAND_bytes(c->challenge, sizeof(c->challenge)) != 1)
         return st_from_openssl("RAND_bytes");
     c->has_challenge = true;
     st = tlv_buf_header(out, 0xBF2E, 18);

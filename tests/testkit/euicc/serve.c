@@ -3,11 +3,20 @@
  *
  *   euicc serve --state DIR --vpcd-port P [--host 127.0.0.1] [--latency-ms N] [--bps N]
  *               [--max-block N] [--t0-only] [--isdr-aid HEX] [--faults SPEC]
+ *               [--bench-fixed-challenge] [--bench-record DIR]
  *
  * Connects to vpcd (retrying until it listens), answers control bytes and APDUs, reconnects
  * when vpcd drops the connection (the card was "removed"; it comes back unpowered), and exits
  * 0 on SIGTERM/SIGINT. Signals are blocked except while waiting (ppoll), so a SIGTERM is never
  * lost between a check and a blocking call.
+ *
+ * TEST-ONLY benchmark knobs (tests/bench/line_bench.sh replays a recorded station session on
+ * a card restored to the same state):
+ *   --bench-fixed-challenge  GetEuiccChallenge answers a constant (card.h): the recorded
+ *                            AuthoriseFpaServices signature verifies again on replay
+ *   --bench-record DIR       appends every exchange to DIR/<EID>.rec, one line each:
+ *                            "C <C-APDU hex>", "R <R-APDU hex>", "E on|off|reset" (vpcd power
+ *                            events); one directory serves a whole line (`line up` forwards it)
  */
 #include <errno.h>
 #include <poll.h>
@@ -41,7 +50,28 @@ typedef struct {
     sigset_t waitmask; /* the mask to wait with: SIGTERM/SIGINT deliverable */
     uint64_t apdus;
     char eid[33];
+    const char *record_dir; /* --bench-record */
+    FILE *record;           /* DIR/<EID>.rec, or NULL */
 } serve_t;
+
+/* --bench-record: one line per exchange or power event, flushed (the card may be killed). */
+static void record_hex(serve_t *s, char kind, const uint8_t *p, size_t n) {
+    if (!s->record)
+        return;
+    fputc(kind, s->record);
+    fputc(' ', s->record);
+    for (size_t i = 0; i < n; i++)
+        fprintf(s->record, "%02X", p[i]);
+    fputc('\n', s->record);
+    fflush(s->record);
+}
+
+static void record_event(serve_t *s, const char *what) {
+    if (s->record) {
+        fprintf(s->record, "E %s\n", what);
+        fflush(s->record);
+    }
+}
 
 /* Sleeps up to us microseconds; returns early on SIGTERM. */
 static void sleep_us(serve_t *s, uint64_t us) {
@@ -102,6 +132,8 @@ static st_t handle_apdu(serve_t *s, card_t *card, const buf_t *msg, buf_t *resp,
     }
     sleep_us(s, knobs_delay_us(&s->knobs, msg->len + resp->len));
     st_log_hex(ST_LOG_TRACE, "euicc R-APDU", resp->data, resp->len);
+    record_hex(s, 'C', msg->data, msg->len);
+    record_hex(s, 'R', resp->data, resp->len);
     return ST_OK;
 }
 
@@ -127,14 +159,17 @@ static st_t serve_connection(serve_t *s, card_t *card, int fd) {
             case VPCD_CTRL_OFF:
                 st_log(ST_LOG_DEBUG, "euicc %s: power off", s->eid);
                 card_power_off(card);
+                record_event(s, "off");
                 break;
             case VPCD_CTRL_ON:
                 st_log(ST_LOG_DEBUG, "euicc %s: power on", s->eid);
                 card_power_on(card);
+                record_event(s, "on");
                 break;
             case VPCD_CTRL_RESET:
                 st_log(ST_LOG_DEBUG, "euicc %s: reset", s->eid);
                 card_reset(card);
+                record_event(s, "reset");
                 break;
             case VPCD_CTRL_ATR:
                 atr_len = card_atr(card, atr);
@@ -149,7 +184,7 @@ static st_t serve_connection(serve_t *s, card_t *card, int fd) {
             if ((st = handle_apdu(s, card, &msg, &resp, &drop)) != ST_OK)
                 break;
             if (drop) {
-                st = ST_E_CARD_REMOVED;
+                st = ST_E_CANCELLED; /* a pulled card, not a vpcd close */
                 break;
             }
             st = vpcd_send(fd, resp.data, resp.len);
@@ -165,7 +200,8 @@ static st_t serve_connection(serve_t *s, card_t *card, int fd) {
 static void usage(FILE *f) {
     fprintf(f, "usage: ifpp-testkit euicc serve --state DIR --vpcd-port P [--host ADDR]\n"
                "         [--latency-ms N] [--bps N] [--max-block N] [--t0-only]\n"
-               "         [--isdr-aid HEX] [--faults drop@N,corrupt@N,6f00@N,stall@N:MS]\n");
+               "         [--isdr-aid HEX] [--faults drop@N,corrupt@N,6f00@N,stall@N:MS]\n"
+               "         [--bench-fixed-challenge] [--bench-record DIR]   (test-only)\n");
 }
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *v) {
@@ -183,6 +219,10 @@ static int parse_args(serve_t *s, int argc, char **argv) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--t0-only")) {
             s->opts.t0_only = true;
+            continue;
+        }
+        if (!strcmp(a, "--bench-fixed-challenge")) { /* test-only (card.h) */
+            s->opts.bench_fixed_challenge = true;
             continue;
         }
         if (!val) {
@@ -209,6 +249,8 @@ static int parse_args(serve_t *s, int argc, char **argv) {
                 return 2;
             }
             s->opts.isdr_aid_len = strlen(val) / 2;
+        } else if (!strcmp(a, "--bench-record")) { /* test-only; opened once the EID is known */
+            s->record_dir = val;
         } else if (!strcmp(a, "--faults")) {
             if (faults_parse(val, &s->knobs) != ST_OK)
                 return 2;
@@ -259,6 +301,15 @@ static int serve_main(int argc, char **argv) {
         return 1;
     }
     eid_to_str(state->eid, s.eid);
+    if (s.record_dir) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s.rec", s.record_dir, s.eid);
+        if (!(s.record = fopen(path, "ae"))) {
+            fprintf(stderr, "ifpp-testkit euicc: %s: %s\n", path, strerror(errno));
+            card_state_free(state);
+            return 1;
+        }
+    }
     if ((st = card_new(state, &s.opts, &card)) != ST_OK) {
         fprintf(stderr, "ifpp-testkit euicc: %s\n", st_str(st));
         return 1;
@@ -283,13 +334,18 @@ static int serve_main(int argc, char **argv) {
         card_power_off(card);
         if (st == ST_E_CARD_REMOVED)
             st_log(ST_LOG_INFO, "euicc %s: removed (vpcd closed the connection)", s.eid);
-        else if (st != ST_E_INTERRUPTED)
+        else if (st != ST_E_INTERRUPTED && st != ST_E_CANCELLED)
             st_log(ST_LOG_WARN, "euicc %s: connection error: %s", s.eid, st_str(st));
+        /* After an injected drop the card stays out for 1.5 s: pcscd polls presence every
+         * ~400 ms, and a card back within one poll is never seen as removed (the station
+         * would then keep talking to a handle pcscd considers dead). */
         if (!g_stop)
-            sleep_us(&s, 50000);
+            sleep_us(&s, st == ST_E_CANCELLED ? 1500000 : 50000);
     }
     st_log(ST_LOG_INFO, "euicc %s: stopped after %llu APDUs", s.eid, (unsigned long long)s.apdus);
     card_free(card); /* state was saved after every change */
+    if (s.record)
+        fclose(s.record);
     return 0;
 }
 

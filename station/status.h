@@ -1,0 +1,34 @@
+/*
+ * status.h - what `ifpp-station status` shows (DESIGN §4): BPP counts per bundle and per state
+ * (pending / loading / installed / failed / dead) with totals, the BPPs left in loading (the
+ * crash/pulled-card cases recovery will settle, with reader and last error). Read-only: works
+ * on a STORE_OPEN_READONLY handle beside a running engine. Rendering goes to a buffer (text or
+ * JSON); nothing is printed here. (eUICC and one-time key counts and the last errors of failed
+ * BPPs need store queries that store.h does not offer yet.)
+ */
+#ifndef IFPP_STATION_STATUS_H
+#define IFPP_STATION_STATUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/status.h"
+#include "store.h"
+
+typedef struct {
+    store_stats_list_t bundles; /* per bundle, import order */
+    uint64_t total[STORE_BPP__COUNT];
+    uint64_t n_bpps;
+    uint64_t n_announced;         /* entries announced by the bundle headers */
+    store_loading_list_t loading; /* BPPs in loading, oldest first */
+} status_t;
+
+/* Collects the figures. Caller frees with status_free. */
+st_t status_collect(store_t *s, status_t *out);
+void status_free(status_t *st); /* NULL-tolerant; leaves it zeroed */
+
+/* Appends the human-readable table (json=false) or one JSON object (json=true) to out. */
+st_t status_render(const status_t *st, bool json, buf_t *out);
+
+#endif
