@@ -189,86 +189,6 @@ static st_t check_against_store(const ifpp_report_t *r, size_t i, const wants_t 
     return ST_OK;
 }
 
-/* ---- the CMS profile the station writes ---- */
-
-static const uint8_t OID_SIGNED_DATA[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02};
-static const uint8_t OID_DATA[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01};
-static const uint8_t OID_SHA256[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
-static const uint8_t OID_ECDSA_SHA256[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
-
-static bool next_is(tlv_iter_t *it, uint32_t tag, tlv_t *t) {
-    return tlv_iter_next(it, t) == ST_OK && t->tag == tag;
-}
-
-static bool is_oid(const tlv_t *t, const uint8_t *oid, size_t n) {
-    return t->tag == 0x06 && t->len == n && memcmp(t->value, oid, n) == 0;
-}
-
-static bool is_int1(const tlv_t *t) {
-    return t->tag == 0x02 && t->len == 1 && t->value[0] == 1;
-}
-
-/* AlgorithmIdentifier { oid } without parameters (what OpenSSL writes for both). */
-static bool is_alg(const tlv_t *t, const uint8_t *oid, size_t n) {
-    tlv_iter_t it;
-    tlv_t o;
-    if (t->tag != 0x30)
-        return false;
-    tlv_iter_children(&it, t);
-    return next_is(&it, 0x06, &o) && is_oid(&o, oid, n) && tlv_iter_next(&it, &o) == ST_E_NOENT;
-}
-
-/*
- * Fields of the SignedData that OpenSSL's CMS_verify() does not judge (a changed byte there
- * would still verify): the station writes exactly this profile (RFC 5652), so any other value
- * means the file was changed. ContentInfo { signedData, [0] SignedData { version 1,
- * digestAlgorithms {sha256}, { id-data, [0] content }, [0] certificates, (no crls),
- * signerInfos { exactly one: version 1, issuerAndSerialNumber, sha256, [0] signedAttrs,
- * ecdsa-with-SHA256, signature, (no unsignedAttrs) } } }
- */
-static bool cms_profile_ok(const uint8_t *der, size_t len) {
-    tlv_t ci, t, sd, si, x;
-    tlv_iter_t it, sdi, set, sii;
-
-    if (tlv_parse_exact(der, len, &ci) != ST_OK || ci.tag != 0x30)
-        return false;
-    tlv_iter_children(&it, &ci);
-    if (!next_is(&it, 0x06, &t) || !is_oid(&t, OID_SIGNED_DATA, sizeof(OID_SIGNED_DATA))
-        || !next_is(&it, 0xA0, &t) || tlv_iter_next(&it, &x) != ST_E_NOENT)
-        return false;
-    tlv_iter_children(&it, &t);
-    if (!next_is(&it, 0x30, &sd) || tlv_iter_next(&it, &x) != ST_E_NOENT)
-        return false;
-    tlv_iter_children(&sdi, &sd);
-    if (!next_is(&sdi, 0x02, &t) || !is_int1(&t) || !next_is(&sdi, 0x31, &t))
-        return false;
-    tlv_iter_children(&set, &t); /* digestAlgorithms: {sha256} */
-    if (tlv_iter_next(&set, &x) != ST_OK || !is_alg(&x, OID_SHA256, sizeof(OID_SHA256))
-        || tlv_iter_next(&set, &x) != ST_E_NOENT)
-        return false;
-    if (!next_is(&sdi, 0x30, &t)) /* encapContentInfo */
-        return false;
-    tlv_iter_children(&set, &t);
-    if (!next_is(&set, 0x06, &x) || !is_oid(&x, OID_DATA, sizeof(OID_DATA))
-        || !next_is(&set, 0xA0, &x) || tlv_iter_next(&set, &x) != ST_E_NOENT)
-        return false;
-    if (tlv_iter_next(&sdi, &t) != ST_OK)
-        return false;
-    if (t.tag == 0xA0 && tlv_iter_next(&sdi, &t) != ST_OK) /* certificates */
-        return false;
-    if (t.tag != 0x31 || tlv_iter_next(&sdi, &x) != ST_E_NOENT) /* signerInfos, last */
-        return false;
-    tlv_iter_children(&set, &t);
-    if (!next_is(&set, 0x30, &si) || tlv_iter_next(&set, &x) != ST_E_NOENT)
-        return false;
-    tlv_iter_children(&sii, &si);
-    return next_is(&sii, 0x02, &x) && is_int1(&x) && next_is(&sii, 0x30, &x) /* sid */
-           && next_is(&sii, 0x30, &x) && is_alg(&x, OID_SHA256, sizeof(OID_SHA256))
-           && next_is(&sii, 0xA0, &x) /* signedAttrs */
-           && next_is(&sii, 0x30, &x) && is_alg(&x, OID_ECDSA_SHA256, sizeof(OID_ECDSA_SHA256))
-           && next_is(&sii, 0x04, &x) && tlv_iter_next(&sii, &x) == ST_E_NOENT;
-}
-
 st_t plr_verify(store_t *s, cert_trust_t *trust, const uint8_t *der, size_t len,
                 plr_summary_t *sum) {
     buf_t content = BUF_INIT;
@@ -296,7 +216,7 @@ st_t plr_verify(store_t *s, cert_trust_t *trust, const uint8_t *der, size_t len,
         goto out;
     }
     X509_NAME_oneline(X509_get_subject_name(signer), sum->signer, sizeof(sum->signer));
-    if (!cms_profile_ok(der, len)) {
+    if (!cms_station_profile_ok(der, len)) {
         st = fail(sum, ST_E_PARSE, SIZE_MAX,
                   "CMS: not the station's SignedData profile (version, content type or "
                   "algorithm fields changed)");

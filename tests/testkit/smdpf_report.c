@@ -5,7 +5,8 @@
  *
  * Checks, in this order, and stops with exit 1 and the reason at the first failure:
  *   1. the CMS signature of the report and the signer's chain to the DM CA (PKI/dm-ca.cert.pem),
- *      with the DM role policy;
+ *      with the DM role policy, and the SignedData profile (cms_station_profile_ok: fields
+ *      OpenSSL does not judge);
  *   2. the report is for this SM-DPf (its OID, from PKI/NAME/oid.txt; NAME found by OID when not
  *      given);
  *   3. per entry: the transactionId is one this SM-DPf bound (bound.txt) for that EID, and no
@@ -200,6 +201,13 @@ int smdpf_verify_report_main(int argc, char **argv) {
     }
     if ((st = cms_verify_attached(dm_trust, der.data, der.len, &content, &signer)) != ST_OK) {
         fprintf(stderr, "verify-report: %s: report signature: %s\n", file, st_str(st));
+        goto out;
+    }
+    if (!cms_station_profile_ok(der.data, der.len)) {
+        fprintf(stderr,
+                "verify-report: %s: not the DM's SignedData profile (a version, content "
+                "type or algorithm field was changed)\n",
+                file);
         goto out;
     }
     if (!cert_has_policy(signer, CERT_POLICY_IFPP_DM)) {

@@ -46,4 +46,14 @@ st_t cms_verify_attached(cert_trust_t *trust, const uint8_t *der, size_t len, bu
 st_t cms_verify_detached(cert_trust_t *trust, const uint8_t *sig, size_t siglen, BIO *content,
                          X509 **signer_out);
 
+/*
+ * True when an attached SignedData has exactly the profile cms_sign() writes (RFC 5652):
+ * version 1, digestAlgorithms {sha256}, id-data content, certificates, no CRLs, exactly one
+ * signerInfo {version 1, issuerAndSerialNumber, sha256, signedAttrs, ecdsa-with-SHA256,
+ * signature, no unsignedAttrs}. CMS_verify() does not judge these fields, so a changed byte
+ * there would still verify; verifiers of files this project signs (reports, requests) call
+ * this after cms_verify_attached() so that any changed byte is refused.
+ */
+bool cms_station_profile_ok(const uint8_t *der, size_t len);
+
 #endif
