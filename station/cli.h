@@ -52,6 +52,9 @@ int cmd_run(const global_opts_t *g, int argc, char **argv);
 int cmd_report(const global_opts_t *g, int argc, char **argv);
 int cmd_audit(const global_opts_t *g, int argc, char **argv);
 
+/* cli_media.c */
+int cmd_media(const global_opts_t *g, int argc, char **argv);
+
 /* cli_ui.c */
 int cmd_ui(const global_opts_t *g, int argc, char **argv);
 int cmd_operator(const global_opts_t *g, int argc, char **argv);

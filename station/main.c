@@ -37,6 +37,7 @@ static int cmd_version(const global_opts_t *g, int argc, char **argv) {
     X("delete-keys", cmd_delete_keys, "delete-keys --reader NAME: delete the one-time keys")       \
     X("report", cmd_report, "report export DIR [--smdpf OID] [--again ID] | report verify FILE")   \
     X("audit", cmd_audit, "audit verify: check the hash chain of the audit log")                   \
+    X("media", cmd_media, "media DIR: import DIR/ifpp/in, export new reports to DIR/ifpp/out")     \
     X("ui", cmd_ui, "ui [--auto-load]: the ncurses operator console (engine in-process)")          \
     X("operator", cmd_operator, "operator add|remove|list: console operators and their PINs")
 
