@@ -6,7 +6,10 @@
  * are the ones the engine records in the store (store_change_t.fpa_error_code, copied into the
  * result of a dead BPP; station/engine.h ENGINE_FPA_ERRORS): test_plr checks that both tables
  * agree. Values are stable: append only, never renumber (reports already delivered carry them).
- * docs/plr-error-codes.md is the table for the SM-DPf and the MSP.
+ * Code 8 (retriesExhausted) is not written any more: a BPP that failed max_retries + 1 times
+ * carries the code of its last failure's cause (1, 3, 5, 6...) and its text ends in "retries
+ * exhausted after N attempts"; readers still accept 8 from reports of older stations.
+ * docs/profile-loading-reports.md has the table for the SM-DPf and the MSP.
  *
  * A failed entry carries the card's BF37 only when the card gave one that is an eUICC-signed
  * error result for that transaction (euiccError, code 1, typically); any other BF37 (e.g. a
@@ -36,7 +39,7 @@
     X(PLR_FPA_CARD_UNREACHABLE, 7, "cardUnreachable",                                              \
       "the load was interrupted: card pulled or damaged, reader lost, station stopped")            \
     X(PLR_FPA_RETRIES_EXHAUSTED, 8, "retriesExhausted",                                            \
-      "the BPP failed too many times and will not be tried again")                                 \
+      "the BPP failed too many times and will not be tried again (older stations only)")           \
     X(PLR_FPA_BPP_DAMAGED, 9, "bppDamaged",                                                        \
       "the stored BPP is damaged and was not sent to the card")                                    \
     X(PLR_FPA_KEYS_DELETED, 10, "keysDeleted",                                                     \

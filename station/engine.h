@@ -108,6 +108,9 @@ const char *engine_cmd_name(engine_cmd_t c); /* "load", "verify", "delete-keys" 
 /*
  * Project FPA error codes (fpaErrorCode of failed report entries, docs/ifpp-files.asn), with
  * the operator text. X-macro: name, value, text. Values are stable: append only.
+ * ENGINE_FPA_RETRIES (8) is no longer recorded: a BPP whose retries ran out keeps the code of
+ * its cause and its text says "retries exhausted after N attempts" (engine_settle_text); the
+ * value stays reserved for stores and reports written before.
  */
 #define ENGINE_FPA_ERRORS(X)                                                                   \
     X(ENGINE_FPA_NONE, 0, "no error")                                                          \
@@ -118,7 +121,7 @@ const char *engine_cmd_name(engine_cmd_t c); /* "load", "verify", "delete-keys" 
     X(ENGINE_FPA_CARD_SW, 5, "the card refused a command (status word)")                       \
     X(ENGINE_FPA_PROTOCOL, 6, "the card answered something unexpected")                        \
     X(ENGINE_FPA_INTERRUPTED, 7, "the load was interrupted")                                   \
-    X(ENGINE_FPA_RETRIES, 8, "too many failed attempts")                                       \
+    X(ENGINE_FPA_RETRIES, 8, "too many failed attempts (no longer recorded)")                  \
     X(ENGINE_FPA_BPP_INVALID, 9, "the stored profile package is damaged")                      \
     X(ENGINE_FPA_KEYS_DELETED, 10, "the card's one-time keys were deleted")                    \
     X(ENGINE_FPA_UNKNOWN_KEY, 11, "the card does not know the one-time key of this profile")

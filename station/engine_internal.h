@@ -41,7 +41,8 @@ typedef struct {
     bool refused;       /* the card refused before answering a BF37 (FF41 result, SW, garbage) */
     int refused_fpa;    /* engine_fpa_error_t of that refusal */
     engine_key_state_t key;
-    uint32_t retries; /* failed -> loading transitions so far (store) */
+    uint32_t retries; /* failed -> loading transitions so far, the one that opened this attempt
+                         included (store_bpp_t.retries once the BPP is loading) */
     uint32_t max_retries;
 } engine_settle_facts_t;
 
@@ -55,12 +56,17 @@ typedef enum {
 
 typedef struct {
     engine_settle_t to;
-    int fpa_error;   /* engine_fpa_error_t for FAILED/DEAD/ATTENTION, ENGINE_FPA_NONE otherwise */
-    const char *why; /* operator text (static) */
+    int fpa_error;     /* engine_fpa_error_t for FAILED/DEAD/ATTENTION, ENGINE_FPA_NONE otherwise:
+                          always the cause, also when the retries ran out */
+    const char *why;   /* operator text of the cause (static) */
+    uint32_t attempts; /* DEAD because the retries ran out: the failed attempts made (the text
+                          says so, engine_settle_text); 0 otherwise */
 } engine_settle_decision_t;
 
 /*
- * How a BPP in `loading` is settled (the same rule after a live load and at recovery):
+ * How a BPP in `loading` is settled (the same rule after a live load and at recovery).
+ * DEAD (retries) keeps the fpa_error of its cause (PIR_ERROR, refused_fpa): a report names what
+ * went wrong, its text adds "retries exhausted after N attempts" (N = retries + 1).
  *
  *   PIR      verified  ICCID on card  key            refused  ->
  *   success  yes       -              -              -        INSTALLED
@@ -68,17 +74,23 @@ typedef struct {
  *   error    -         -              consumed       -        DEAD (PIR_ERROR)
  *   error    -         -              deleted        -        DEAD (KEYS_DELETED)
  *   error    -         -              not on card    -        DEAD (UNKNOWN_KEY)
- *   error    -         -              unused/unknown -        FAILED (PIR_ERROR), DEAD (RETRIES)
- *                                                             once retries >= max_retries
+ *   error    -         -              unused/unknown -        FAILED (PIR_ERROR); once retries
+ *                                                             >= max_retries DEAD (PIR_ERROR,
+ *                                                             retries exhausted)
  *   none     -         yes            -              -        ATTENTION (installed, no PIR)
  *   none     -         no             consumed       -        DEAD (KEY_CONSUMED)
  *   none     -         no             deleted        -        DEAD (KEYS_DELETED)
  *   none     -         no             not on card    -        DEAD (UNKNOWN_KEY)
- *   none     -         no             unused/unknown yes      FAILED (refused_fpa) / DEAD (RETRIES)
+ *   none     -         no             unused/unknown yes      FAILED (refused_fpa) / DEAD
+ *                                                             (refused_fpa, retries exhausted)
  *   none     -         no             unused         no       PENDING (nothing happened)
  *   none     -         no             unknown        no       ATTENTION (cannot tell)
  */
 engine_settle_decision_t engine_settle_decide(const engine_settle_facts_t *f);
+
+/* The text recorded for a decision (store last_error, result text, operator error): d->why,
+ * plus " (retries exhausted after N attempt(s))" when d->attempts. Truncated to n. */
+void engine_settle_text(const engine_settle_decision_t *d, char *out, size_t n);
 
 const char *engine_settle_name(engine_settle_t s);
 

@@ -3,6 +3,8 @@
  * (engine.h), the settle rule for a BPP in loading (engine_internal.h), the verdict and the
  * units/hour figure. No I/O, no locks: unit-tested as tables (tests/unit/test_engine.c).
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "engine_internal.h"
@@ -114,16 +116,31 @@ static engine_settle_decision_t decision(engine_settle_t to, int fpa, const char
     d.to = to;
     d.fpa_error = fpa;
     d.why = why;
+    d.attempts = 0;
     return d;
 }
 
-/* FAILED while retries remain, DEAD after. */
+/* FAILED while retries remain, DEAD after: with the code of the cause (a report must say what
+ * went wrong, not only that it went wrong too often); the text counts the attempts. */
 static engine_settle_decision_t failed_or_dead(const engine_settle_facts_t *f, int fpa,
                                                const char *why) {
-    if (f->retries >= f->max_retries)
-        return decision(ENGINE_SETTLE_DEAD, ENGINE_FPA_RETRIES,
-                        "the profile failed too many times and will not be tried again");
-    return decision(ENGINE_SETTLE_FAILED, fpa, why);
+    engine_settle_decision_t d;
+    if (f->retries < f->max_retries)
+        return decision(ENGINE_SETTLE_FAILED, fpa, why);
+    d = decision(ENGINE_SETTLE_DEAD, fpa, why);
+    d.attempts = f->retries < UINT32_MAX ? f->retries + 1 : UINT32_MAX;
+    return d;
+}
+
+void engine_settle_text(const engine_settle_decision_t *d, char *out, size_t n) {
+    const char *why = d->why ? d->why : engine_fpa_error_text(d->fpa_error);
+    if (!n)
+        return;
+    if (d->attempts)
+        snprintf(out, n, "%s (retries exhausted after %" PRIu32 " attempt%s)", why, d->attempts,
+                 d->attempts == 1 ? "" : "s");
+    else
+        snprintf(out, n, "%s", why);
 }
 
 /* The key is gone for good: DEAD with the matching reason, or NULL-why when it is not. */

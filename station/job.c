@@ -222,11 +222,13 @@ st_t job_settle(job_ctx_t *j, const store_bpp_t *b, const engine_settle_decision
     store_change_t none = STORE_CHANGE_INIT;
     store_bpp_state_t to;
     char detail[ENGINE_TEXT_MAX] = "";
+    char text[STORE_TEXT_MAX < ENGINE_TEXT_MAX ? STORE_TEXT_MAX : ENGINE_TEXT_MAX];
     int cmd = -1, reason = -1;
     st_t st;
 
     if (!ch)
         ch = &none;
+    engine_settle_text(d, text, sizeof(text)); /* the cause, and retries exhausted if so */
     ch->actor = j->op;
     if (pv && !pv->success) {
         cmd = (int)pv->error_cmd;
@@ -254,11 +256,11 @@ st_t job_settle(job_ctx_t *j, const store_bpp_t *b, const engine_settle_decision
     default:
         /* stays loading: never offered again, never reported, until a person settles it */
         j->tally.attention++;
-        job_error(j, d->fpa_error, cmd, reason, detail, "%s", d->why);
+        job_error(j, d->fpa_error, cmd, reason, detail, "%s", text);
         return ST_OK;
     }
     if (to == STORE_BPP_FAILED || to == STORE_BPP_DEAD) {
-        ch->error = d->why;
+        ch->error = text;
         ch->fpa_error_code = d->fpa_error;
     }
     /* An import holds the write lock for a whole bundle: wait for it rather than leave a BPP
@@ -291,11 +293,11 @@ st_t job_settle(job_ctx_t *j, const store_bpp_t *b, const engine_settle_decision
         break;
     case STORE_BPP_FAILED:
         j->tally.failed++;
-        job_error(j, d->fpa_error, cmd, reason, detail, "%s", d->why);
+        job_error(j, d->fpa_error, cmd, reason, detail, "%s", text);
         break;
     case STORE_BPP_DEAD:
         j->tally.dead++;
-        job_error(j, d->fpa_error, cmd, reason, detail, "%s", d->why);
+        job_error(j, d->fpa_error, cmd, reason, detail, "%s", text);
         break;
     default:
         break;

@@ -87,7 +87,10 @@ static st_t load_one(job_ctx_t *j, const store_bpp_t *b, uint32_t index, uint32_
 
     memset(&chain, 0, sizeof(chain));
     memset(&f, 0, sizeof(f));
-    f.retries = b->retries;
+    memset(&d, 0, sizeof(d));
+    /* b was read before its -> loading transition: failed -> loading counts one more retry
+     * (the count recovery reads from the store includes it too) */
+    f.retries = b->retries + (b->state == STORE_BPP_FAILED ? 1u : 0u);
     f.max_retries = j->cfg ? j->cfg->policy.max_retries : 3;
 
     /* durable BEFORE the first APDU of this BPP (DESIGN §8) */
@@ -189,8 +192,11 @@ decide:
         ch.pir_len = pir.len;
     }
     st = job_settle(j, b, &d, &ch, have_pv ? &pv : NULL);
-    if (st == ST_OK && detail[0] && (d.to == ENGINE_SETTLE_FAILED || d.to == ENGINE_SETTLE_DEAD))
-        job_error(j, d.fpa_error, -1, -1, detail, "%s", d.why);
+    if (st == ST_OK && detail[0] && (d.to == ENGINE_SETTLE_FAILED || d.to == ENGINE_SETTLE_DEAD)) {
+        char text[ENGINE_TEXT_MAX];
+        engine_settle_text(&d, text, sizeof(text));
+        job_error(j, d.fpa_error, -1, -1, detail, "%s", text);
+    }
     if (st == ST_OK)
         st_log(ST_LOG_INFO,
                "engine: %s: BPP %" PRId64 ": %" PRIu32 " APDUs, %" PRIu64 " bytes, %" PRId64

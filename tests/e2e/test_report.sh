@@ -3,9 +3,10 @@
 #
 # Test kit: pki init, eum make (4 cards, 2 keys), smdpf bind for smdpf1 and smdpf2, import;
 # [policy] max_retries = 0. Run 1 (2 readers, every card answers 6F00 to its first PrepareLoad):
-# the first BPP of cards 0 and 1 dies without a BF37. A pending BPP of smdpf2 gets a broken
-# segment MAC in the store: in run 2 (4 readers, no faults) its card refuses it with an
-# eUICC-signed error BF37. Then:
+# the first BPP of cards 0 and 1 dies without a BF37, with the code of its cause (5,
+# cardRefused; never 8) and "retries exhausted after 1 attempt" in its text. A pending BPP of
+# smdpf2 gets a broken segment MAC in the store: in run 2 (4 readers, no faults) its card
+# refuses it with an eUICC-signed error BF37 (code 1). Then:
 #   - `report export` writes one file per SM-DPf; `openssl cms -verify` accepts both;
 #     `ifpp-testkit smdpf verify-report` verifies every PIR and prints the MSP summary;
 #     `ifpp-station report verify` agrees; failed entries carry the codes the store recorded,
@@ -109,7 +110,17 @@ line_run run2 4
 [ "$(q "SELECT count(*) FROM result WHERE kind = 'failed'")" = 3 ] || fail "3 failed results expected"
 [ "$(q "SELECT count(*) FROM result WHERE kind = 'failed' AND pir IS NOT NULL")" = 1 ] ||
     fail "the broken BPP's error BF37 should be recorded"
-ok "line: 5 installed, 3 dead (1 with the card's error BF37)"
+# max_retries = 0: every failure is the last one, and the dead BPP keeps the code of its cause
+# (cardRefused for the 6F00, euiccError for the BF37), never retriesExhausted (8); the text says
+# the retries ran out
+[ "$(q "SELECT count(*) FROM result WHERE fpa_error_code = 8")" = 0 ] ||
+    fail "code 8 recorded: a dead BPP must keep the code of its cause"
+[ "$(q "SELECT count(*) FROM result WHERE kind = 'failed' AND pir IS NULL AND fpa_error_code = 5
+        AND text LIKE '%(retries exhausted after 1 attempt)'")" = 2 ] ||
+    fail "run 1: 2 dead BPPs with code 5 and 'retries exhausted after 1 attempt' expected: $(q "SELECT fpa_error_code, text FROM result WHERE kind = 'failed'")"
+[ "$(q "SELECT count(*) FROM result WHERE kind = 'failed' AND pir IS NOT NULL AND fpa_error_code = 1")" = 1 ] ||
+    fail "run 2: the broken BPP should be dead with code 1 (euiccError)"
+ok "line: 5 installed, 3 dead (1 with the card's error BF37); codes 5, 5, 1: $(q "SELECT text FROM result WHERE fpa_error_code = 5 LIMIT 1")"
 
 # ---- export ----
 mkdir "$T/out" "$T/out2"
@@ -147,6 +158,8 @@ for oid in "$OID1" "$OID2"; do
     want_sorted=$(echo "$want" | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')
     [ "$got" = "$want_sorted" ] || fail "SM-DPf $oid: failed codes '$got', store '$want'"
 done
+[ "$(grep -c "failed .* code 5: the card refused the load (retries exhausted after 1 attempt)" "$F1.msp")" = 2 ] ||
+    fail "smdpf1's report should give both dead BPPs their cause (code 5) and the attempts"
 ok "openssl, smdpf verify-report and report verify accept both; codes as recorded ($(awk '$3 == "failed"' "$F1.msp" | head -1 | sed 's/  */ /g'))"
 
 # ---- second export: nothing new; --again: same content, new file ----

@@ -16,8 +16,10 @@
  *   DIR/readers                 per reader: name TAB port TAB EID TAB card state dir
  *   DIR/logs/                   pcscd.log, card-<i>.log
  * then waits until pcscd answers and every reader has its card, and returns (the processes
- * stay, detached). `line down` stops exactly the pids of DIR/pids (SIGTERM, then SIGKILL after
- * 5 s), checking each one's command line first so a recycled pid is never hit.
+ * stay, detached). The card serve options are passed to every card as they are; for the
+ * test-only `--trace-apdus FILE` put "{EID}" in FILE (each card replaces it with its EID), or
+ * the cards share one file. `line down` stops exactly the pids of DIR/pids (SIGTERM, then SIGKILL
+ * after 5 s), checking each one's command line first so a recycled pid is never hit.
  *
  * Measured on Debian 12 (pcsc-lite 1.9.9, vsmartcard 0.8):
  *   - pcscd ignores PCSCLITE_CSOCK_NAME server-side: it runs in a private mount namespace with
@@ -87,6 +89,7 @@ static void usage(FILE *f) {
                "           [--pki DIR] [--keys K] [--driver SO] [--timeout S]\n"
                "           [--latency-ms N] [--bps N] [--max-block N] [--t0-only] [--faults SPEC]\n"
                "           [--isdr-aid HEX] [--bench-fixed-challenge] [--bench-record DIR]\n"
+               "           [--trace-apdus FILE]   ({EID} in FILE: one file per card)\n"
                "       ifpp-testkit line down DIR\n"
                "       ifpp-testkit line bench DIR [--reader NAME] [--count N] [--size BYTES]\n");
 }
@@ -877,7 +880,7 @@ static int up_main(int argc, char **argv) {
             a.timeout_s = (unsigned)v;
         } else if (!strcmp(o, "--latency-ms") || !strcmp(o, "--bps") || !strcmp(o, "--max-block")
                    || !strcmp(o, "--faults") || !strcmp(o, "--isdr-aid")
-                   || !strcmp(o, "--bench-record")) {
+                   || !strcmp(o, "--bench-record") || !strcmp(o, "--trace-apdus")) {
             if (a.n_serve_args + 2 > LINE_MAX_SERVE_ARGS)
                 return 2;
             a.serve_args[a.n_serve_args++] = o;

@@ -95,32 +95,36 @@ static void test_settle_table(void) {
         uint32_t retries;
         engine_settle_t want;
         int fpa;
+        uint32_t attempts; /* retries exhausted: the cause's code, the attempts in the text */
     } rows[] = {
         /* the rows of engine_settle_decide()'s table, in order */
-        {S, true, false, false, KC, 0, ENGINE_SETTLE_INSTALLED, ENGINE_FPA_NONE},
-        {S, true, true, false, K0, 9, ENGINE_SETTLE_INSTALLED, ENGINE_FPA_NONE},
-        {S, false, true, false, KC, 0, ENGINE_SETTLE_ATTENTION, ENGINE_FPA_PIR_SIGNATURE},
-        {E, true, false, false, KC, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_PIR_ERROR},
-        {E, true, false, false, KD, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_KEYS_DELETED},
-        {E, true, false, false, KX, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_UNKNOWN_KEY},
-        {E, true, false, false, KU, 0, ENGINE_SETTLE_FAILED, ENGINE_FPA_PIR_ERROR},
-        {E, false, false, false, K0, 2, ENGINE_SETTLE_FAILED, ENGINE_FPA_PIR_ERROR},
-        {E, true, false, false, KU, 3, ENGINE_SETTLE_DEAD, ENGINE_FPA_RETRIES},
-        {N, false, true, false, KU, 0, ENGINE_SETTLE_ATTENTION, ENGINE_FPA_INTERRUPTED},
-        {N, false, false, false, KC, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_KEY_CONSUMED},
-        {N, false, false, true, KC, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_KEY_CONSUMED},
-        {N, false, false, false, KD, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_KEYS_DELETED},
-        {N, false, false, false, KX, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_UNKNOWN_KEY},
-        {N, false, false, true, KU, 0, ENGINE_SETTLE_FAILED, ENGINE_FPA_CARD_SW},
-        {N, false, false, true, K0, 1, ENGINE_SETTLE_FAILED, ENGINE_FPA_CARD_SW},
-        {N, false, false, true, KU, 3, ENGINE_SETTLE_DEAD, ENGINE_FPA_RETRIES},
-        {N, false, false, false, KU, 0, ENGINE_SETTLE_PENDING, ENGINE_FPA_NONE},
-        {N, false, false, false, KU, 7, ENGINE_SETTLE_PENDING, ENGINE_FPA_NONE},
-        {N, false, false, false, K0, 0, ENGINE_SETTLE_ATTENTION, ENGINE_FPA_INTERRUPTED},
+        {S, true, false, false, KC, 0, ENGINE_SETTLE_INSTALLED, ENGINE_FPA_NONE, 0},
+        {S, true, true, false, K0, 9, ENGINE_SETTLE_INSTALLED, ENGINE_FPA_NONE, 0},
+        {S, false, true, false, KC, 0, ENGINE_SETTLE_ATTENTION, ENGINE_FPA_PIR_SIGNATURE, 0},
+        {E, true, false, false, KC, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_PIR_ERROR, 0},
+        {E, true, false, false, KD, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_KEYS_DELETED, 0},
+        {E, true, false, false, KX, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_UNKNOWN_KEY, 0},
+        {E, true, false, false, KU, 0, ENGINE_SETTLE_FAILED, ENGINE_FPA_PIR_ERROR, 0},
+        {E, false, false, false, K0, 2, ENGINE_SETTLE_FAILED, ENGINE_FPA_PIR_ERROR, 0},
+        {E, true, false, false, KU, 3, ENGINE_SETTLE_DEAD, ENGINE_FPA_PIR_ERROR, 4},
+        {E, true, false, false, K0, 5, ENGINE_SETTLE_DEAD, ENGINE_FPA_PIR_ERROR, 6},
+        {N, false, true, false, KU, 0, ENGINE_SETTLE_ATTENTION, ENGINE_FPA_INTERRUPTED, 0},
+        {N, false, false, false, KC, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_KEY_CONSUMED, 0},
+        {N, false, false, true, KC, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_KEY_CONSUMED, 0},
+        {N, false, false, false, KD, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_KEYS_DELETED, 0},
+        {N, false, false, false, KX, 0, ENGINE_SETTLE_DEAD, ENGINE_FPA_UNKNOWN_KEY, 0},
+        {N, false, false, true, KU, 0, ENGINE_SETTLE_FAILED, ENGINE_FPA_CARD_SW, 0},
+        {N, false, false, true, K0, 1, ENGINE_SETTLE_FAILED, ENGINE_FPA_CARD_SW, 0},
+        {N, false, false, true, KU, 3, ENGINE_SETTLE_DEAD, ENGINE_FPA_CARD_SW, 4},
+        {N, false, false, true, K0, 4, ENGINE_SETTLE_DEAD, ENGINE_FPA_CARD_SW, 5},
+        {N, false, false, false, KU, 0, ENGINE_SETTLE_PENDING, ENGINE_FPA_NONE, 0},
+        {N, false, false, false, KU, 7, ENGINE_SETTLE_PENDING, ENGINE_FPA_NONE, 0},
+        {N, false, false, false, K0, 0, ENGINE_SETTLE_ATTENTION, ENGINE_FPA_INTERRUPTED, 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         engine_settle_facts_t f;
         engine_settle_decision_t d;
+        char text[ENGINE_TEXT_MAX], want[64];
 
         memset(&f, 0, sizeof(f));
         f.pir = (engine_pir_kind_t)rows[i].pir;
@@ -132,13 +136,56 @@ static void test_settle_table(void) {
         f.retries = rows[i].retries;
         f.max_retries = 3;
         d = engine_settle_decide(&f);
-        if (d.to != rows[i].want || d.fpa_error != rows[i].fpa)
-            fprintf(stderr, "row %zu: %s/%d, want %s/%d\n", i, engine_settle_name(d.to),
-                    d.fpa_error, engine_settle_name(rows[i].want), rows[i].fpa);
+        if (d.to != rows[i].want || d.fpa_error != rows[i].fpa || d.attempts != rows[i].attempts)
+            fprintf(stderr, "row %zu: %s/%d/%u, want %s/%d/%u\n", i, engine_settle_name(d.to),
+                    d.fpa_error, d.attempts, engine_settle_name(rows[i].want), rows[i].fpa,
+                    rows[i].attempts);
         CU_ASSERT_EQUAL(d.to, rows[i].want);
         CU_ASSERT_EQUAL(d.fpa_error, rows[i].fpa);
+        CU_ASSERT_EQUAL(d.attempts, rows[i].attempts);
+        CU_ASSERT_NOT_EQUAL(d.fpa_error, ENGINE_FPA_RETRIES); /* never recorded any more */
         CU_ASSERT_PTR_NOT_NULL(d.why);
+        engine_settle_text(&d, text, sizeof(text));
+        CU_ASSERT_EQUAL(strncmp(text, d.why, strlen(d.why)), 0);
+        snprintf(want, sizeof(want), "(retries exhausted after %u attempts)", rows[i].attempts);
+        CU_ASSERT_EQUAL(strstr(text, want) != NULL, rows[i].attempts != 0);
     }
+}
+
+/* The text of a decision: the cause, then the attempts when the retries ran out. */
+static void test_settle_text(void) {
+    engine_settle_facts_t f;
+    engine_settle_decision_t d;
+    char text[ENGINE_TEXT_MAX], tiny[8];
+
+    memset(&f, 0, sizeof(f));
+    f.pir = ENGINE_PIR_NONE;
+    f.refused = true;
+    f.refused_fpa = ENGINE_FPA_PREPARE_REFUSED;
+    f.key = ENGINE_KEY_UNUSED;
+    f.max_retries = 0; /* the first failure is the last */
+    d = engine_settle_decide(&f);
+    CU_ASSERT_EQUAL(d.to, ENGINE_SETTLE_DEAD);
+    CU_ASSERT_EQUAL(d.fpa_error, ENGINE_FPA_PREPARE_REFUSED);
+    CU_ASSERT_EQUAL(d.attempts, 1);
+    engine_settle_text(&d, text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, "the card refused the load (retries exhausted after 1 attempt)");
+    f.max_retries = 2;
+    f.retries = 1;
+    d = engine_settle_decide(&f);
+    CU_ASSERT_EQUAL(d.to, ENGINE_SETTLE_FAILED);
+    CU_ASSERT_EQUAL(d.attempts, 0);
+    engine_settle_text(&d, text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, "the card refused the load");
+    f.retries = 2;
+    d = engine_settle_decide(&f);
+    engine_settle_text(&d, text, sizeof(text));
+    CU_ASSERT_STRING_EQUAL(text, "the card refused the load (retries exhausted after 3 attempts)");
+    engine_settle_text(&d, tiny, sizeof(tiny)); /* truncated, terminated */
+    CU_ASSERT_STRING_EQUAL(tiny, "the car");
+    d.why = NULL; /* falls back on the code's text */
+    engine_settle_text(&d, text, sizeof(text));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, engine_fpa_error_text(ENGINE_FPA_PREPARE_REFUSED)));
 }
 
 static void test_verdict(void) {
@@ -566,6 +613,110 @@ static void test_job_error_pir(void) {
     fx_free(&x);
 }
 
+/* The one result of the fixture's SM-DPf still to report (fx_result). */
+typedef struct {
+    int n;
+    store_result_kind_t kind;
+    int fpa;
+    bool has_pir;
+    char text[STORE_TEXT_MAX];
+} fx_result_t;
+
+static st_t fx_result_cb(void *ud, const store_result_t *r) {
+    fx_result_t *out = ud;
+    out->n++;
+    out->kind = r->kind;
+    out->fpa = r->fpa_error_code;
+    out->has_pir = r->pir != NULL && r->pir_len > 0;
+    snprintf(out->text, sizeof(out->text), "%s", r->text);
+    return ST_OK;
+}
+
+static void fx_result(fx_t *x, fx_result_t *out) {
+    memset(out, 0, sizeof(*out));
+    CU_ASSERT_EQUAL_FATAL(store_results_unreported(x->s, OID, fx_result_cb, out), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(out->n, 1);
+}
+
+/* max_retries = 0 and PrepareLoad refused: the BPP dies at once with the code of its cause
+ * (prepareLoadRefused, not "retries exhausted"); the text counts the one attempt. */
+static void test_job_dead_keeps_cause(void) {
+    fx_t x;
+    store_bpp_t b;
+    fx_result_t r;
+
+    fx_setup(&x, true);
+    x.cfg.policy.max_retries = 0;
+    expect_open(&x, EID_HEX, 1, 0);
+    expect_small(&x, "FF41", "FF41038001049000"); /* invalidCertificate */
+    expect_profiles(&x, false);                   /* verify */
+    expect_key_status(&x, 1, 0);
+    expect_close(&x);
+    run_job_ok(&x, ENGINE_SLOT_FAIL);
+    CU_ASSERT_EQUAL_FATAL(store_bpp_get(x.s, x.bpp_id, &b), ST_OK);
+    CU_ASSERT_EQUAL(b.state, STORE_BPP_DEAD);
+    CU_ASSERT_EQUAL(b.retries, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.last_error, "(retries exhausted after 1 attempt)"));
+    CU_ASSERT_EQUAL(x.snap.fpa_error, ENGINE_FPA_PREPARE_REFUSED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(x.snap.error, "retries exhausted after 1 attempt"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x.snap.detail, "PrepareLoad"));
+    CU_ASSERT_EQUAL(x.j.tally.dead, 1);
+    fx_result(&x, &r);
+    CU_ASSERT_EQUAL(r.kind, STORE_RESULT_FAILED);
+    CU_ASSERT_EQUAL(r.fpa, ENGINE_FPA_PREPARE_REFUSED);
+    CU_ASSERT_FALSE(r.has_pir);
+    CU_ASSERT_STRING_EQUAL(r.text, "the card refused the load (retries exhausted after 1 attempt)");
+    fx_free(&x);
+}
+
+/* max_retries = 1, the BPP failed once before: its retry is the last attempt. The card
+ * refuses it with an error BF37: dead with euiccError and the SGP.22 codes, the BF37 in the
+ * result, "retries exhausted after 2 attempts" in the text (failed -> loading counted). */
+static void test_job_last_retry_dead(void) {
+    fx_t x;
+    buf_t pir = BUF_INIT;
+    store_change_t ch = STORE_CHANGE_INIT;
+    store_bpp_t b;
+    fx_result_t res;
+    char *r;
+
+    fx_setup(&x, true);
+    x.cfg.policy.max_retries = 1;
+    fx_left_loading(&x);
+    ch.error = "an earlier failure";
+    ch.fpa_error_code = ENGINE_FPA_CARD_SW;
+    CU_ASSERT_EQUAL_FATAL(
+        store_bpp_transition(x.s, x.bpp_id, STORE_BPP_LOADING, STORE_BPP_FAILED, &ch), ST_OK);
+    make_pir(&x, false, PIR_CMD_LOAD_PROFILE_ELEMENTS, PIR_ERR_PE_PROCESSING_ERROR, &pir);
+    r = malloc(2 * pir.len + 8);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    hex_encode(pir.data, pir.len, r);
+    strcat(r, "9000");
+    expect_open(&x, EID_HEX, 1, 0);
+    expect_load(&x, r);
+    expect_key_status(&x, 1, 0); /* did the error use the key? no */
+    expect_profiles(&x, false);  /* verify */
+    expect_key_status(&x, 1, 0);
+    expect_close(&x);
+    run_job_ok(&x, ENGINE_SLOT_FAIL);
+    CU_ASSERT_EQUAL_FATAL(store_bpp_get(x.s, x.bpp_id, &b), ST_OK);
+    CU_ASSERT_EQUAL(b.state, STORE_BPP_DEAD);
+    CU_ASSERT_EQUAL(b.retries, 1);
+    CU_ASSERT_EQUAL(x.snap.fpa_error, ENGINE_FPA_PIR_ERROR);
+    CU_ASSERT_EQUAL(x.snap.bpp_command_id, PIR_CMD_LOAD_PROFILE_ELEMENTS);
+    CU_ASSERT_EQUAL(x.snap.error_reason, PIR_ERR_PE_PROCESSING_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(x.snap.error, "retries exhausted after 2 attempts"));
+    fx_result(&x, &res);
+    CU_ASSERT_EQUAL(res.kind, STORE_RESULT_FAILED);
+    CU_ASSERT_EQUAL(res.fpa, ENGINE_FPA_PIR_ERROR);
+    CU_ASSERT_TRUE(res.has_pir);
+    CU_ASSERT_STRING_EQUAL(res.text,
+                           "the card refused the profile (retries exhausted after 2 attempts)");
+    free(r);
+    buf_free(&pir);
+    fx_free(&x);
+}
+
 /* The profile is on the card but no PIR: ATTENTION, the BPP stays loading (never twice). */
 static void test_job_recover_attention(void) {
     fx_t x;
@@ -723,12 +874,15 @@ void test_engine_register(void) {
     static const tu_test_t tests[] = {
         {"slot transition table", test_slot_table},
         {"settle decision table", test_settle_table},
+        {"settle text: cause, then retries exhausted", test_settle_text},
         {"verdict rules", test_verdict},
         {"units per hour", test_units_per_hour},
         {"create, lock, commands, snapshot", test_engine_create_lock},
         {"job: recovery finds the PIR", test_job_recover_installed},
         {"job: recovery to pending, then load", test_job_recover_pending_then_load},
         {"job: error PIR -> failed", test_job_error_pir},
+        {"job: no retry left -> dead with its cause", test_job_dead_keeps_cause},
+        {"job: last retry fails -> dead, attempts counted", test_job_last_retry_dead},
         {"job: profile without PIR -> attention", test_job_recover_attention},
         {"job: card removed mid-load", test_job_card_removed},
         {"job: card reset mid-load", test_job_reset_mid_load},

@@ -3,7 +3,7 @@
  *
  *   euicc serve --state DIR --vpcd-port P [--host 127.0.0.1] [--latency-ms N] [--bps N]
  *               [--max-block N] [--t0-only] [--isdr-aid HEX] [--faults SPEC]
- *               [--bench-fixed-challenge] [--bench-record DIR]
+ *               [--bench-fixed-challenge] [--bench-record DIR] [--trace-apdus FILE]
  *
  * Connects to vpcd (retrying until it listens), answers control bytes and APDUs, reconnects
  * when vpcd drops the connection (the card was "removed"; it comes back unpowered), and exits
@@ -17,6 +17,17 @@
  *   --bench-record DIR       appends every exchange to DIR/<EID>.rec, one line each:
  *                            "C <C-APDU hex>", "R <R-APDU hex>", "E on|off|reset" (vpcd power
  *                            events); one directory serves a whole line (`line up` forwards it)
+ *
+ * TEST-ONLY APDU trace (tests/e2e/test_segments.sh checks the STORE DATA sequences the card
+ * received against SGP.22 §2.5.5):
+ *   --trace-apdus FILE       appends one line per received C-APDU, flushed per line:
+ *                            "<C-APDU hex> <SW1SW2 hex>" (the C-APDU exactly as received, CLA
+ *                            and so the channel included; the status word of the answer the
+ *                            card sent, after fault injection), "<C-APDU hex> drop" for an
+ *                            injected drop, and "# on|off|reset" for vpcd power events. Every
+ *                            "{EID}" in FILE is replaced by the card's EID, so one `line up
+ *                            --trace-apdus DIR/{EID}.trace` gives each card its own file. The
+ *                            response data is not written (no BF37 or other card output).
  */
 #include <errno.h>
 #include <poll.h>
@@ -52,6 +63,8 @@ typedef struct {
     char eid[33];
     const char *record_dir; /* --bench-record */
     FILE *record;           /* DIR/<EID>.rec, or NULL */
+    const char *trace_path; /* --trace-apdus (test-only), "{EID}" not yet replaced */
+    FILE *trace;            /* the opened trace file, or NULL */
 } serve_t;
 
 /* --bench-record: one line per exchange or power event, flushed (the card may be killed). */
@@ -71,6 +84,52 @@ static void record_event(serve_t *s, const char *what) {
         fprintf(s->record, "E %s\n", what);
         fflush(s->record);
     }
+    if (s->trace) {
+        fprintf(s->trace, "# %s\n", what);
+        fflush(s->trace);
+    }
+}
+
+/* --trace-apdus: "<C-APDU hex> <SW hex>" (or "drop"), one line per APDU, flushed. */
+static void trace_apdu(serve_t *s, const buf_t *capdu, const buf_t *resp, bool dropped) {
+    if (!s->trace)
+        return;
+    for (size_t i = 0; i < capdu->len; i++)
+        fprintf(s->trace, "%02X", capdu->data[i]);
+    if (dropped || resp->len < 2)
+        fputs(" drop\n", s->trace);
+    else
+        fprintf(s->trace, " %02X%02X\n", resp->data[resp->len - 2], resp->data[resp->len - 1]);
+    fflush(s->trace);
+}
+
+/* Opens the --trace-apdus file with every "{EID}" of the path replaced by the EID. */
+static int trace_open(serve_t *s) {
+    char path[4096];
+    size_t n = 0;
+    for (const char *p = s->trace_path; *p;) {
+        const char *put = p;
+        size_t len = 1;
+        if (!strncmp(p, "{EID}", 5)) {
+            put = s->eid;
+            len = strlen(s->eid);
+            p += 5;
+        } else {
+            p++;
+        }
+        if (n + len >= sizeof(path)) {
+            fprintf(stderr, "ifpp-testkit euicc: --trace-apdus path too long\n");
+            return -1;
+        }
+        memcpy(path + n, put, len);
+        n += len;
+    }
+    path[n] = 0;
+    if (!(s->trace = fopen(path, "ae"))) {
+        fprintf(stderr, "ifpp-testkit euicc: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* Sleeps up to us microseconds; returns early on SIGTERM. */
@@ -108,6 +167,7 @@ static st_t handle_apdu(serve_t *s, card_t *card, const buf_t *msg, buf_t *resp,
         st_log(ST_LOG_WARN, "euicc %s: fault drop@%llu: connection closed", s->eid,
                (unsigned long long)n);
         *drop = true;
+        trace_apdu(s, msg, resp, true);
         return ST_OK;
     }
     if ((f = faults_find(&s->knobs, n, FAULT_STALL)) != NULL) {
@@ -134,6 +194,7 @@ static st_t handle_apdu(serve_t *s, card_t *card, const buf_t *msg, buf_t *resp,
     st_log_hex(ST_LOG_TRACE, "euicc R-APDU", resp->data, resp->len);
     record_hex(s, 'C', msg->data, msg->len);
     record_hex(s, 'R', resp->data, resp->len);
+    trace_apdu(s, msg, resp, false);
     return ST_OK;
 }
 
@@ -201,7 +262,8 @@ static void usage(FILE *f) {
     fprintf(f, "usage: ifpp-testkit euicc serve --state DIR --vpcd-port P [--host ADDR]\n"
                "         [--latency-ms N] [--bps N] [--max-block N] [--t0-only]\n"
                "         [--isdr-aid HEX] [--faults drop@N,corrupt@N,6f00@N,stall@N:MS]\n"
-               "         [--bench-fixed-challenge] [--bench-record DIR]   (test-only)\n");
+               "         [--bench-fixed-challenge] [--bench-record DIR]   (test-only)\n"
+               "         [--trace-apdus FILE]   (test-only; {EID} in FILE: the card's EID)\n");
 }
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *v) {
@@ -251,6 +313,8 @@ static int parse_args(serve_t *s, int argc, char **argv) {
             s->opts.isdr_aid_len = strlen(val) / 2;
         } else if (!strcmp(a, "--bench-record")) { /* test-only; opened once the EID is known */
             s->record_dir = val;
+        } else if (!strcmp(a, "--trace-apdus") && *val) { /* test-only; likewise */
+            s->trace_path = val;
         } else if (!strcmp(a, "--faults")) {
             if (faults_parse(val, &s->knobs) != ST_OK)
                 return 2;
@@ -310,6 +374,12 @@ static int serve_main(int argc, char **argv) {
             return 1;
         }
     }
+    if (s.trace_path && trace_open(&s) != 0) {
+        if (s.record)
+            fclose(s.record);
+        card_state_free(state);
+        return 1;
+    }
     if ((st = card_new(state, &s.opts, &card)) != ST_OK) {
         fprintf(stderr, "ifpp-testkit euicc: %s\n", st_str(st));
         return 1;
@@ -346,6 +416,8 @@ static int serve_main(int argc, char **argv) {
     card_free(card); /* state was saved after every change */
     if (s.record)
         fclose(s.record);
+    if (s.trace)
+        fclose(s.trace);
     return 0;
 }
 
