@@ -19,6 +19,8 @@
  *   1. journal: JOURNAL/plr-<reportId hex>.pending is created durably;
  *   2. claim: store_report_create() takes every unreported result of the SM-DPf into the new
  *      report, atomically (results recorded meanwhile by the engine go into the next one);
+ *      with a `since` time, store_report_create_since() takes only those recorded from then
+ *      until now: earlier ones stay unreported and go into a later export without it;
  *   3. build + sign the file content from the claimed results;
  *   4. write DIR/NAME atomically: temp file .NAME.tmp-XXXXXX (O_CREAT|O_EXCL|O_NOFOLLOW|
  *      O_CLOEXEC, 0600) in DIR, write, fsync, rename without replacing, fsync(DIR);
@@ -136,6 +138,10 @@ typedef struct {
      * exports from running at once (ST_E_LOCKED). */
     const char *journal_dir;
     const char *actor; /* audit actor; NULL: "report" */
+    /* > 0: new reports carry only the results recorded at or after this time (Unix seconds)
+     * and not after the export; 0: every unreported result. Not with `again`; reports left
+     * claimed by an interrupted export are recovered whole. */
+    int64_t since;
     plr_file_cb on_file;
     void *ud;
 } plr_export_opts_t;

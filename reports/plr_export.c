@@ -348,11 +348,11 @@ out:
     return st;
 }
 
-/* A new report of every unreported result of SM-DPf `oid`. */
+/* A new report of every unreported result of SM-DPf `oid` (since o->since, when set). */
 static st_t export_new(ctx_t *c, const char *oid) {
     store_report_t rep;
     uint8_t id[STORE_ID_LEN];
-    char name[PLR_NAME_MAX], object[64], value[STORE_OID_MAX + 64];
+    char name[PLR_NAME_MAX], object[64], value[STORE_OID_MAX + 96];
     uint64_t n = 0;
     bool reached = false;
     struct timespec t0;
@@ -375,9 +375,15 @@ static st_t export_new(ctx_t *c, const char *oid) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     report_object(id, object);
     if ((st = store_tx_begin(c->s)) == ST_OK) {
-        st = store_report_create(c->s, id, oid, name, &rep);
+        if (c->o->since > 0)
+            st = store_report_create_since(c->s, id, oid, name, c->o->since, &rep);
+        else
+            st = store_report_create(c->s, id, oid, name, &rep);
         if (st == ST_OK) {
-            snprintf(value, sizeof(value), "SM-DPf %s, %" PRIu64 " results", oid, rep.n_entries);
+            int k = snprintf(value, sizeof(value), "SM-DPf %s, %" PRIu64 " results", oid,
+                             rep.n_entries);
+            if (c->o->since > 0 && k > 0 && (size_t)k < sizeof(value))
+                snprintf(value + k, sizeof(value) - (size_t)k, " since %" PRId64, c->o->since);
             st = store_audit_append(c->s, actor(c), "report.create", object, NULL, value, name);
         }
         if (st == ST_OK)
@@ -387,7 +393,8 @@ static st_t export_new(ctx_t *c, const char *oid) {
     }
     if (st != ST_OK) {
         journal_remove(c, id);
-        return st == ST_E_NOENT ? ST_OK : st; /* NOENT: claimed meanwhile by another export */
+        /* NOENT: claimed meanwhile by another export, or none in the --since window */
+        return st == ST_E_NOENT ? ST_OK : st;
     }
     st_log(ST_LOG_DEBUG, "report %s: %" PRIu64 " results claimed in %.1f ms", name, rep.n_entries,
            since_ms(&t0));
@@ -555,7 +562,7 @@ st_t plr_export_ex(store_t *s, const plr_signer_t *sg, const char *dir, const pl
 
     if (sum)
         memset(sum, 0, sizeof(*sum));
-    if (!s || !sg || !dir || !o || !o->journal_dir)
+    if (!s || !sg || !dir || !o || !o->journal_dir || o->since < 0 || (o->since && o->again))
         return ST_E_INVAL;
     if ((st = open_dir(dir, &c.dfd)) != ST_OK || (st = open_dir(o->journal_dir, &c.jfd)) != ST_OK)
         goto out;

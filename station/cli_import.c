@@ -8,7 +8,8 @@
  *       file "import: FILE: entry N (EID ...): reason"; progress on stderr when it is a
  *       terminal. Exit 0 when nothing was refused, 1 otherwise, 2 for usage/config errors.
  *   request export OUT.ifppr [--eid EID]... [--eid-range FROM-TO] [--count N]
- *                            [--profile-type T]
+ *                            [--profile-type T] [--include-requested]
+ *       without --eid/--eid-range every eUICC in the store is a candidate
  *   status [--json]
  */
 #include <errno.h>
@@ -261,9 +262,10 @@ static void request_usage(FILE *f) {
             "usage: ifpp-station [-c CONFIG] [--state-dir DIR] request export OUT.ifppr\n"
             "           [--eid EID]... [--eid-range FROM-TO] [--count N] [--profile-type T]\n"
             "           [--include-requested]\n"
-            "  ESBPP02 for the given eUICCs that have data and an unused one-time key but no\n"
-            "  BPP; the chosen keys are recorded as requested (STATE_DIR/" REQUEST_LEDGER_NAME ")\n"
-            "  and their eUICCs skipped later; --include-requested asks again (same key)\n");
+            "  ESBPP02 for the eUICCs (the given ones; without --eid/--eid-range all of them)\n"
+            "  that have data and an unused one-time key but no BPP, at most N; the chosen keys\n"
+            "  are marked requested in the store and their eUICCs skipped later;\n"
+            "  --include-requested asks again for outstanding requests (the same key)\n");
 }
 
 int cmd_request(const global_opts_t *g, int argc, char **argv) {
@@ -359,10 +361,6 @@ int cmd_request(const global_opts_t *g, int argc, char **argv) {
         goto out;
     }
     out_path = argv[optind];
-    if (!n_eids && !flt.has_range) {
-        fprintf(stderr, "request: name the eUICCs with --eid and/or --eid-range\n");
-        goto out;
-    }
     flt.eids = (const uint8_t(*)[STORE_EID_LEN])eids;
     flt.n_eids = n_eids;
     if ((rc = cli_load_config(g, &cfg)) != EXIT_OK)
@@ -388,10 +386,13 @@ int cmd_request(const global_opts_t *g, int argc, char **argv) {
         fprintf(stderr, "request: [dm] chain = %s: %s\n", cfg->dm.chain, st_str(st));
         goto out;
     }
-    if ((rc = cli_open_store(g, cfg, STORE_OPEN_READONLY, &s)) != EXIT_OK)
+    if ((rc = cli_open_store(g, cfg, 0, &s)) != EXIT_OK) /* marks the keys it requests */
         goto out;
     o.store = s;
     o.state_dir = cli_state_dir(g, cfg);
+    o.actor = getenv("USER"); /* audit; "request" when unknown */
+    if (o.actor && strlen(o.actor) >= STORE_NAME_MAX)
+        o.actor = NULL;
     o.dm_id = cfg->dm.id ? cfg->dm.id : cfg->station.id;
     o.dm_key = key;
     o.dm_cert = cert;
@@ -399,16 +400,24 @@ int cmd_request(const global_opts_t *g, int argc, char **argv) {
     st = request_export(&o, &flt, out_path, &res);
     if (st == ST_OK) {
         hex_encode(res.request_id, sizeof(res.request_id), rid);
-        printf("request: %s: %" PRIu64 " eUICC%s (request %s)\n", out_path, res.n_entries,
+        printf("request: %s: %" PRIu64 " eUICC%s (request %s)", out_path, res.n_entries,
                res.n_entries == 1 ? "" : "s", rid);
+        if (res.n_resent)
+            printf(", %" PRIu64 " of them asked for again with the same key", res.n_resent);
+        putchar('\n');
     } else if (st == ST_E_NOENT) {
         fprintf(stderr, "request: no eUICC qualifies: nothing written\n");
+    } else if (st == ST_E_STATE || st == ST_E_CONFLICT) {
+        fprintf(stderr,
+                "request: %s: a chosen one-time key was taken meanwhile by another "
+                "request or an import: nothing written, run it again\n",
+                out_path);
     } else {
         fprintf(stderr, "request: %s: %s\n", out_path, st_str(st));
     }
     if (st == ST_OK || st == ST_E_NOENT)
         fprintf(st == ST_OK ? stdout : stderr,
-                "request: %" PRIu64 " EIDs looked at: %" PRIu64 " without eUICC data, %" PRIu64
+                "request: %" PRIu64 " eUICCs looked at: %" PRIu64 " without eUICC data, %" PRIu64
                 " with a BPP already, %" PRIu64 " already requested, %" PRIu64
                 " without an unused key\n",
                 res.n_candidates, res.n_unknown, res.n_has_bpp, res.n_requested, res.n_no_key);

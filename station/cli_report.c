@@ -2,12 +2,15 @@
  * cli_report.c - `report export`, `report verify` and `audit verify` (DESIGN §4). The work is
  * done by reports/ (plr.h) and the store; this file parses arguments and prints.
  *
- *   report export DIR [--smdpf OID] [--again REPORTID] [--quiet]
+ *   report export DIR [--smdpf OID] [--since TIME | --again REPORTID] [--quiet]
  *       One signed .ifppl per SM-DPf with results not reported yet (first the reports an
- *       interrupted export left claimed); --again re-exports that report (same reportId and
- *       entries, new file). DIR must exist (a stick that is not mounted is not created on the
- *       root file system). stdout: one line per file; exit 0, 1 when a report could not be
- *       exported (stderr names it and why), 2 for usage/configuration errors.
+ *       interrupted export left claimed); --since TIME (Unix seconds, or ISO-8601 UTC:
+ *       2024-05-01, 2024-05-01T08:00, 2024-05-01T08:00:00Z) takes only the results recorded
+ *       from then until now, the earlier ones stay for a later export without --since;
+ *       --again re-exports that report (same reportId and entries, new file). DIR must
+ *       exist (a stick that is not mounted is not created on the root file system). stdout:
+ *       one line per file; exit 0, 1 when a report could not be exported (stderr names it
+ *       and why), 2 for usage/configuration errors.
  *   report verify FILE.ifppl [--json]
  *       Signature and DM chain, the store's record of the report, every PIR signature;
  *       prints the summary; exit 1 with the reason on stderr on any mismatch.
@@ -29,9 +32,10 @@
 #include "plr.h"
 
 static void report_usage(FILE *f) {
-    fprintf(f, "usage: ifpp-station report export DIR [--smdpf OID] [--again REPORTID] "
-               "[--quiet]\n"
-               "       ifpp-station report verify FILE.ifppl [--json]\n");
+    fprintf(f, "usage: ifpp-station report export DIR [--smdpf OID] [--since TIME | --again "
+               "REPORTID] [--quiet]\n"
+               "       ifpp-station report verify FILE.ifppl [--json]\n"
+               "  TIME: Unix seconds, or ISO-8601 UTC (2024-05-01, 2024-05-01T08:00:00Z)\n");
 }
 
 static const char *actor(void) {
@@ -47,6 +51,78 @@ static void utc(int64_t t, char *out, size_t len) {
 }
 
 /* ---- report export ---- */
+
+/* Two decimal digits at p (no sign, no space), or -1. */
+static int two_digits(const char *p) {
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+        return -1;
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/*
+ * --since TIME: Unix seconds (digits only), or ISO-8601 in UTC: YYYY-MM-DD, optionally
+ * followed by THH:MM or THH:MM:SS (a space instead of the T too), then nothing, "Z", "+00:00"
+ * or "+0000". Other offsets are refused rather than guessed. Calendar-checked (no 31 April).
+ */
+static bool parse_since(const char *arg, int64_t *out) {
+    struct tm tmv, chk;
+    const char *p = arg;
+    char *end;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    time_t t;
+
+    if (!*arg)
+        return false;
+    if (strspn(arg, "0123456789") == strlen(arg)) {
+        errno = 0;
+        long long v = strtoll(arg, &end, 10);
+        if (errno || *end || v <= 0)
+            return false;
+        *out = (int64_t)v;
+        return true;
+    }
+    if (strlen(p) < 10 || p[4] != '-' || p[7] != '-')
+        return false;
+    y = 0;
+    for (int i = 0; i < 4; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        y = y * 10 + (p[i] - '0');
+    }
+    mo = two_digits(p + 5);
+    d = two_digits(p + 8);
+    p += 10;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        if (strlen(p) < 6 || p[3] != ':')
+            return false;
+        h = two_digits(p + 1);
+        mi = two_digits(p + 4);
+        p += 6;
+        if (*p == ':') {
+            if (strlen(p) < 3)
+                return false;
+            sec = two_digits(p + 1);
+            p += 3;
+        }
+    }
+    if (*p && strcmp(p, "Z") && strcmp(p, "z") && strcmp(p, "+00:00") && strcmp(p, "+0000"))
+        return false;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59
+        || sec < 0 || sec > 59)
+        return false;
+    memset(&tmv, 0, sizeof(tmv));
+    tmv.tm_year = y - 1900;
+    tmv.tm_mon = mo - 1;
+    tmv.tm_mday = d;
+    tmv.tm_hour = h;
+    tmv.tm_min = mi;
+    tmv.tm_sec = sec;
+    t = timegm(&tmv);
+    if (t <= 0 || !gmtime_r(&t, &chk) || chk.tm_mday != d || chk.tm_mon != mo - 1)
+        return false; /* 2024-02-30 and the like */
+    *out = (int64_t)t;
+    return true;
+}
 
 typedef struct {
     bool quiet;
@@ -77,7 +153,7 @@ static int report_export(const global_opts_t *g, int argc, char **argv) {
     plr_export_sum_t sum;
     export_ui_t ui = {false};
     uint8_t again[STORE_ID_LEN];
-    const char *dir, *again_arg = NULL;
+    const char *dir, *again_arg = NULL, *since_arg = NULL;
     config_t *cfg = NULL;
     store_t *s = NULL;
     plr_signer_t *sg = NULL;
@@ -102,13 +178,17 @@ static int report_export(const global_opts_t *g, int argc, char **argv) {
             again_arg = optarg;
             break;
         case 's':
-            /* A result belongs to the next report of its SM-DPf whatever its time (the store
-             * claims every unreported result atomically): a time filter would leave results
-             * behind unreported. Refused rather than ignored. */
-            fprintf(stderr, "ifpp-station: report export: --since is not supported: every "
-                            "result not yet reported goes into the next report of its SM-DPf; "
-                            "use --again REPORTID to write an earlier report again\n");
-            return EXIT_USAGE;
+            /* Results before TIME stay unreported: a later export without --since takes
+             * them, so each result still lands in exactly one report. */
+            if (!parse_since(optarg, &o.since)) {
+                fprintf(stderr,
+                        "ifpp-station: report export: --since %s: expected Unix seconds "
+                        "or an ISO-8601 UTC time (2024-05-01, 2024-05-01T08:00:00Z)\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            since_arg = optarg;
+            break;
         case 'q':
             ui.quiet = true;
             break;
@@ -122,6 +202,15 @@ static int report_export(const global_opts_t *g, int argc, char **argv) {
     }
     if (optind + 1 != argc) {
         report_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (since_arg && again_arg) {
+        fprintf(stderr, "ifpp-station: report export: --since and --again exclude each other "
+                        "(--again writes a report exactly as it was)\n");
+        return EXIT_USAGE;
+    }
+    if (since_arg && o.since > (int64_t)time(NULL)) {
+        fprintf(stderr, "ifpp-station: report export: --since %s is in the future\n", since_arg);
         return EXIT_USAGE;
     }
     dir = argv[optind];
@@ -148,7 +237,8 @@ static int report_export(const global_opts_t *g, int argc, char **argv) {
     o.ud = &ui;
     st = plr_export(s, sg, dir, &o, &sum);
     if (st == ST_OK && sum.files == 0 && !ui.quiet)
-        printf("nothing new to report\n");
+        printf("nothing new to report%s%s\n", since_arg ? " since " : "",
+               since_arg ? since_arg : "");
     if (st != ST_OK) {
         if (st == ST_E_NOENT && o.again)
             fprintf(stderr, "ifpp-station: report export: no report %s in the store\n", again_arg);

@@ -15,11 +15,12 @@
  *           is in the allowed list and equals the header's smdpfOid; CERT.DPpb (first header
  *           certificate, the rest as intermediates) verifies with role dp-pb and carries the
  *           same OID. Per BPP (pre-flight): bpp_parse structure and CRT, entry transactionId ==
- *           BF23 transactionId; eUICC known -> the one-time key is known and unused and
- *           smdpSign verifies with PK.DPpb over bpp_smdp_sign_tbs(its otPK) (a mis-bound BPP
- *           is refused here, not on the line); eUICC unknown -> policy refuse or hold (stored
- *           pending, checked by the card). transactionId unique per SM-DPf (in the file and
- *           against the store), one live BPP per one-time key.
+ *           BF23 transactionId; eUICC known -> the one-time key is known, unused or
+ *           requested (it becomes bound), and smdpSign verifies with PK.DPpb over
+ *           bpp_smdp_sign_tbs(its otPK) (a mis-bound BPP is refused here, not on the line);
+ *           eUICC unknown -> policy refuse or hold (stored pending, checked by the card).
+ *           transactionId unique per SM-DPf (in the file and against the store), one live
+ *           BPP per one-time key.
  *
  * Bundles are streamed: ONE pass over the file. The bundle reader parses entry by entry (memory
  * bounded by the largest entry, <= IFPP_MAX_ENTRY_LEN) and tees every byte it consumes into a

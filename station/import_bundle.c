@@ -266,7 +266,8 @@ static st_t preflight(pass_t *c, const ifpp_bundle_entry_t *e, size_t i, bool *h
     }
     if (st != ST_OK)
         return imp_refuse(c->f, st, i, e->eid, "store: %s", st_str(st));
-    if (key.state != STORE_OTK_UNUSED)
+    /* a requested key (our ESBPP02 named it) is the normal case; unused is Path A */
+    if (key.state != STORE_OTK_UNUSED && key.state != STORE_OTK_REQUESTED)
         return imp_refuse(c->f, ST_E_CONFLICT, i, e->eid, "one-time key %" PRIu32 " is %s%s",
                           e->key_index, store_otk_state_name(key.state),
                           key.state == STORE_OTK_BOUND ? " to another BPP" : "");

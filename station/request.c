@@ -1,10 +1,11 @@
 /*
- * request.c - ESBPP02 request export (request.h has the rule for eUICCs, keys and the ledger).
+ * request.c - ESBPP02 request export (request.h has the rule for eUICCs and keys).
  *
- * Order, under the ledger's exclusive flock: read the ledger, choose the entries from the
- * store, encode and sign the request, append the chosen keys to the ledger and fsync it, write
- * the .ifppr atomically; if that write fails the ledger is cut back to its old size. So a key
- * that is in a written request is always in the ledger, and two requests never share a key.
+ * Order: choose the entries from the store (store_euicc_each, no lock held), encode and sign
+ * the request, then in one store transaction move the chosen keys to requested (each a
+ * compare-and-set against the state they were chosen in) with the audit row, then write the
+ * .ifppr atomically; if that write fails the keys are moved back. So a key that is in a
+ * written request is always requested in the store, and two requests never share a key.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,22 +27,17 @@
 
 #define RANGE_PREFIX_DIGITS 14 /* eid_compose: prefix, then a 16-digit serial (uint64) */
 #define LEDGER_MAX          (256u << 20)
-
-typedef struct {
-    uint8_t eid[STORE_EID_LEN];
-    uint32_t key_index;
-} lkey_t;
-
-typedef struct {
-    lkey_t *v;
-    size_t n, cap;
-} lset_t;
+#define DEFAULT_ACTOR       "request"
+/* store_euicc_each callbacks return it to stop early; never leaves this file */
+#define STOP                ST_E_CANCELLED
 
 /* One chosen entry: the eUICC as the store has it and the key. */
 typedef struct {
     store_euicc_t *eu; /* owned */
     const store_otk_t *key;
     uint32_t eum_index;
+    bool resend;                   /* the key is requested already (include_requested) */
+    uint8_t old_rid[STORE_ID_LEN]; /* resend: the request that named it before */
 } chosen_t;
 
 typedef struct {
@@ -53,82 +47,40 @@ typedef struct {
     size_t n_eums;
 } choice_t;
 
-static int lkey_cmp(const void *a, const void *b) {
-    const lkey_t *x = a, *y = b;
-    int c = memcmp(x->eid, y->eid, STORE_EID_LEN);
-    if (c)
-        return c;
-    return x->key_index < y->key_index ? -1 : x->key_index > y->key_index;
-}
+/* A pick while listing (the store handle is busy: eUICC data is fetched afterwards). */
+typedef struct {
+    uint8_t eid[STORE_EID_LEN];
+    uint32_t key_index;
+    bool resend;
+} pick_t;
+
+typedef struct {
+    const request_filter_t *f;
+    request_result_t *res;
+    pick_t *v;
+    size_t n, cap;
+    const uint8_t (*skip)[STORE_EID_LEN]; /* sorted, deduplicated: already considered */
+    size_t n_skip;
+    uint64_t seen; /* eUICCs handed over by the current listing */
+} picks_t;
 
 static int eid_cmp(const void *a, const void *b) {
     return memcmp(a, b, STORE_EID_LEN);
 }
 
-static st_t lset_add(lset_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t idx) {
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? 2 * s->cap : 256;
-        lkey_t *nv = realloc(s->v, nc * sizeof(*nv));
-        if (!nv)
-            return ST_E_NOMEM;
-        s->v = nv;
-        s->cap = nc;
-    }
-    memcpy(s->v[s->n].eid, eid, STORE_EID_LEN);
-    s->v[s->n].key_index = idx;
-    s->n++;
-    return ST_OK;
+static const char *actor(const request_opts_t *o) {
+    return o->actor && *o->actor ? o->actor : DEFAULT_ACTOR;
 }
 
-static bool lset_has(const lset_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t idx) {
-    lkey_t k;
-    memcpy(k.eid, eid, STORE_EID_LEN);
-    k.key_index = idx;
-    return s->n && bsearch(&k, s->v, s->n, sizeof(k), lkey_cmp) != NULL;
-}
-
-/* Parses the ledger text; a malformed line is logged and skipped (never fatal). */
-static st_t ledger_parse(const buf_t *text, lset_t *s) {
-    size_t pos = 0, lineno = 0;
-    st_t st = ST_OK;
-
-    while (pos < text->len && st == ST_OK) {
-        const char *line = (const char *)text->data + pos;
-        const char *nl = memchr(line, '\n', text->len - pos);
-        char buf[160], eid_s[40];
-        unsigned long idx;
-        uint8_t eid[STORE_EID_LEN];
-        size_t n;
-
-        lineno++;
-        if (!nl) /* a torn last line (crash while appending): never a complete record */
-            break;
-        n = (size_t)(nl - line);
-        pos += n + 1;
-        if (n == 0 || line[0] == '#')
-            continue;
-        if (n >= sizeof(buf)
-            || (memcpy(buf, line, n), buf[n] = '\0', sscanf(buf, "%39s %lu", eid_s, &idx) != 2)
-            || eid_from_str(eid_s, eid) != ST_OK || idx > UINT32_MAX) {
-            st_log(ST_LOG_WARN, "request: %s line %zu is malformed (ignored)", REQUEST_LEDGER_NAME,
-                   lineno);
-            continue;
-        }
-        st = lset_add(s, eid, (uint32_t)idx);
-    }
-    if (st == ST_OK && s->n > 1)
-        qsort(s->v, s->n, sizeof(*s->v), lkey_cmp);
-    return st;
-}
+/* ---- the ledger of older stations, taken into the store once ---- */
 
 static st_t read_all_fd(int fd, buf_t *out) {
     uint8_t chunk[65536];
-    off_t off = 0;
     ssize_t n;
     st_t st;
 
     for (;;) {
-        n = pread(fd, chunk, sizeof(chunk), off);
+        n = read(fd, chunk, sizeof(chunk));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -140,30 +92,115 @@ static st_t read_all_fd(int fd, buf_t *out) {
             return ST_E_TOO_LARGE;
         if ((st = buf_append(out, chunk, (size_t)n)) != ST_OK)
             return st;
-        off += n;
     }
 }
 
-static st_t write_all(int fd, const void *p, size_t n) {
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return st_from_errno(errno);
+/*
+ * Marks the keys of the ledger text ("EID keyIndex requestId createdAt" per line) requested,
+ * inside the caller's transaction; *n counts them. A malformed or torn line is skipped, as is
+ * a key that is not unused any more or whose eUICC has another key requested (the ledger may
+ * name a key twice: a re-sent request).
+ */
+static st_t ledger_apply(store_t *s, const buf_t *text, uint64_t *n) {
+    size_t pos = 0, lineno = 0;
+    st_t st = ST_OK;
+
+    while (pos < text->len) {
+        const char *line = (const char *)text->data + pos;
+        const char *nl = memchr(line, '\n', text->len - pos);
+        char buf[160], eid_s[40], rid_s[40];
+        unsigned long idx;
+        uint8_t eid[STORE_EID_LEN], rid[STORE_ID_LEN];
+        size_t len;
+
+        lineno++;
+        if (!nl) /* a torn last line (crash while appending): never a complete record */
+            break;
+        len = (size_t)(nl - line);
+        pos += len + 1;
+        if (len == 0 || line[0] == '#')
+            continue;
+        memset(rid, 0, sizeof(rid));
+        if (len >= sizeof(buf)
+            || (memcpy(buf, line, len), buf[len] = '\0',
+                sscanf(buf, "%39s %lu %39s", eid_s, &idx, rid_s) != 3)
+            || eid_from_str(eid_s, eid) != ST_OK || idx > UINT32_MAX
+            || hex_decode_exact(rid_s, rid, sizeof(rid)) != ST_OK) {
+            st_log(ST_LOG_WARN, "request: %s line %zu is malformed (ignored)", REQUEST_LEDGER_NAME,
+                   lineno);
+            continue;
         }
-        b += w;
-        n -= (size_t)w;
+        st = store_otk_request(s, eid, (uint32_t)idx, rid, false);
+        if (st == ST_OK)
+            (*n)++;
+        else if (st == ST_E_STATE || st == ST_E_NOENT || st == ST_E_CONFLICT)
+            st = ST_OK; /* bound meanwhile, unknown, or a second line of an eUICC */
+        else
+            break;
     }
-    return ST_OK;
+    return st;
+}
+
+/* Takes STATE_DIR/requested-keys of an older station into the store, then renames it. */
+static st_t ledger_import(const request_opts_t *o) {
+    char *path = NULL, *done = NULL, value[64];
+    buf_t text = BUF_INIT;
+    uint64_t n = 0;
+    int fd = -1, dfd = -1;
+    st_t st = ST_OK;
+
+    if (!o->state_dir)
+        return ST_OK;
+    if (asprintf(&path, "%s/%s", o->state_dir, REQUEST_LEDGER_NAME) < 0
+        || asprintf(&done, "%s.imported", path) < 0) {
+        st = ST_E_NOMEM;
+        goto out;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno != ENOENT) {
+            st = st_from_errno(errno);
+            st_log(ST_LOG_ERR, "request: ledger %s: %s", path, strerror(errno));
+        }
+        goto out;
+    }
+    if ((st = read_all_fd(fd, &text)) != ST_OK)
+        goto out;
+    if ((st = store_tx_begin(o->store)) != ST_OK)
+        goto out;
+    st = ledger_apply(o->store, &text, &n);
+    snprintf(value, sizeof(value), "%" PRIu64 " keys requested", n);
+    if (st == ST_OK)
+        st = store_audit_append(o->store, actor(o), "request.ledger", "file:" REQUEST_LEDGER_NAME,
+                                NULL, value, "ledger of an older station taken into the store");
+    if (st != ST_OK) {
+        store_tx_rollback(o->store);
+        goto out;
+    }
+    if ((st = store_tx_commit(o->store)) != ST_OK)
+        goto out;
+    st_log(ST_LOG_INFO, "request: %s taken into the store (%" PRIu64 " keys requested)", path, n);
+    /* Renamed only once the store has it; if this fails the next export applies it again,
+     * which changes nothing (the keys are requested already). */
+    if (rename(path, done) != 0) {
+        st_log(ST_LOG_WARN, "request: cannot rename %s: %s", path, strerror(errno));
+        goto out;
+    }
+    dfd = open(o->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        (void)fsync(dfd);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    buf_free(&text);
+    free(path);
+    free(done);
+    return st;
 }
 
 /* ---- range ---- */
-
-static void eid_digits(const uint8_t eid[STORE_EID_LEN], char out[33]) {
-    eid_to_str(eid, out);
-}
 
 static uint64_t serial_of(const char digits[33]) {
     uint64_t v = 0;
@@ -227,112 +264,203 @@ static st_t eum_index(choice_t *c, const buf_t *der, uint32_t *idx) {
     return ST_OK;
 }
 
-/* Judges one candidate EID; adds it to the choice when it qualifies. */
-static st_t consider(const request_opts_t *o, const request_filter_t *f, const lset_t *ledger,
-                     const uint8_t eid[STORE_EID_LEN], choice_t *c, request_result_t *res) {
-    store_euicc_t *eu = NULL;
-    const store_otk_t *key = NULL, *requested = NULL;
-    bool has_bpp = false;
-    uint32_t ei;
+static bool picks_full(const picks_t *p) {
+    return (p->f->count && p->n >= p->f->count) || p->n >= IFPP_MAX_EUICCS;
+}
+
+/* Judges one listed eUICC (the rule in request.h); records a pick when it qualifies. */
+static st_t judge(void *ud, const store_euicc_info_t *e) {
+    picks_t *p = ud;
+    pick_t *k;
+    int64_t key = -1;
+    bool resend = false;
+
+    p->seen++;
+    if (p->n_skip && bsearch(e->eid, p->skip, p->n_skip, STORE_EID_LEN, eid_cmp))
+        return ST_OK; /* an explicit EID inside the range: judged already */
+    p->res->n_candidates++;
+    if (e->has_bpp) {
+        p->res->n_has_bpp++;
+    } else if (e->first_requested >= 0) {
+        if (p->f->include_requested) {
+            key = e->first_requested;
+            resend = true;
+        } else {
+            p->res->n_requested++;
+        }
+    } else if (e->first_unused >= 0) {
+        key = e->first_unused;
+    } else {
+        p->res->n_no_key++;
+    }
+    if (key < 0)
+        return ST_OK;
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? 2 * p->cap : 64;
+        pick_t *nv = realloc(p->v, nc * sizeof(*nv));
+        if (!nv)
+            return ST_E_NOMEM;
+        p->v = nv;
+        p->cap = nc;
+    }
+    k = &p->v[p->n++];
+    memcpy(k->eid, e->eid, STORE_EID_LEN);
+    k->key_index = (uint32_t)key;
+    k->resend = resend;
+    return picks_full(p) ? STOP : ST_OK;
+}
+
+/* One listing with `lf`, judged; a STOP from judge ends it without error. */
+static st_t list_judge(store_t *s, const store_euicc_filter_t *lf, picks_t *p) {
     st_t st;
 
-    res->n_candidates++;
-    st = store_euicc_get(o->store, eid, &eu);
-    if (st == ST_E_NOENT) {
-        res->n_unknown++;
+    p->seen = 0;
+    if (picks_full(p))
         return ST_OK;
-    }
-    if (st != ST_OK)
-        return st;
-    for (size_t k = 0; k < eu->n_keys; k++) {
-        const store_otk_t *x = &eu->keys[k];
-        if (x->state == STORE_OTK_BOUND || x->state == STORE_OTK_CONSUMED) {
-            has_bpp = true;
-        } else if (x->state == STORE_OTK_UNUSED) {
-            if (lset_has(ledger, eid, x->key_index)) {
-                if (!requested || x->key_index < requested->key_index)
-                    requested = x;
-            } else if (!key || x->key_index < key->key_index) {
-                key = x;
-            }
-        }
-    }
-    /* an outstanding request: skipped, or asked again with the same key */
-    if (requested)
-        key = f->include_requested ? requested : NULL;
-    if (has_bpp || !key) {
-        if (has_bpp)
-            res->n_has_bpp++;
-        else if (requested)
-            res->n_requested++;
-        else
-            res->n_no_key++;
-        store_euicc_free(eu);
-        return ST_OK;
-    }
-    if ((st = eum_index(c, &eu->cert_eum, &ei)) != ST_OK) {
-        store_euicc_free(eu);
-        return st;
-    }
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? 2 * c->cap : 64;
-        chosen_t *nv = realloc(c->v, nc * sizeof(*nv));
-        if (!nv) {
-            store_euicc_free(eu);
-            return ST_E_NOMEM;
-        }
-        c->v = nv;
-        c->cap = nc;
-    }
-    c->v[c->n].eu = eu;
-    c->v[c->n].key = key;
-    c->v[c->n].eum_index = ei;
-    c->n++;
-    return ST_OK;
+    st = store_euicc_each(s, lf, judge, p);
+    return st == STOP ? ST_OK : st;
 }
 
-static bool full(const request_filter_t *f, const choice_t *c) {
-    return (f->count && c->n >= f->count) || c->n >= IFPP_MAX_EUICCS;
-}
-
-static st_t choose(const request_opts_t *o, const request_filter_t *f, const lset_t *ledger,
-                   choice_t *c, request_result_t *res) {
+/* The candidates in request.h's order: explicit EIDs, then the range, or every eUICC. */
+static st_t pick(const request_opts_t *o, const request_filter_t *f, picks_t *p) {
     uint8_t(*list)[STORE_EID_LEN] = NULL;
+    store_euicc_filter_t lf;
     size_t n = 0;
     st_t st = ST_OK;
 
-    /* explicit EIDs, ascending, each once */
+    memset(&lf, 0, sizeof(lf));
     if (f->n_eids) {
         list = malloc(f->n_eids * sizeof(*list));
         if (!list)
             return ST_E_NOMEM;
         memcpy(list, f->eids, f->n_eids * sizeof(*list));
-        n = f->n_eids;
-        qsort(list, n, sizeof(*list), eid_cmp);
-    }
-    for (size_t i = 0; i < n && st == ST_OK && !full(f, c); i++)
-        if (i == 0 || memcmp(list[i - 1], list[i], STORE_EID_LEN) != 0)
-            st = consider(o, f, ledger, list[i], c, res);
-    if (st == ST_OK && f->has_range) {
-        char a[33], b[33], prefix[RANGE_PREFIX_DIGITS + 1];
-        uint64_t lo, hi;
-        eid_digits(f->from, a);
-        eid_digits(f->to, b);
-        memcpy(prefix, a, RANGE_PREFIX_DIGITS);
-        prefix[RANGE_PREFIX_DIGITS] = '\0';
-        lo = serial_of(a);
-        hi = serial_of(b);
-        for (uint64_t s = lo; s <= hi && st == ST_OK && !full(f, c); s++) {
-            uint8_t eid[STORE_EID_LEN];
-            if ((st = eid_compose(prefix, s, eid)) != ST_OK)
-                break;
-            if (n && bsearch(eid, list, n, sizeof(*list), eid_cmp))
-                continue; /* already taken from the explicit list */
-            st = consider(o, f, ledger, eid, c, res);
+        qsort(list, f->n_eids, sizeof(*list), eid_cmp);
+        for (size_t i = 0; i < f->n_eids; i++) /* deduplicate */
+            if (n == 0 || memcmp(list[n - 1], list[i], STORE_EID_LEN) != 0)
+                memmove(list[n++], list[i], STORE_EID_LEN);
+        lf.eids = (const uint8_t(*)[STORE_EID_LEN])list;
+        lf.n_eids = n;
+        st = list_judge(o->store, &lf, p);
+        /* what the listing did not hand over has no data (unless it stopped early) */
+        if (st == ST_OK && !picks_full(p)) {
+            p->res->n_unknown += n - p->seen;
+            p->res->n_candidates += n - p->seen;
         }
+        p->skip = (const uint8_t(*)[STORE_EID_LEN])list;
+        p->n_skip = n;
     }
+    if (st == ST_OK && f->has_range) {
+        memset(&lf, 0, sizeof(lf));
+        lf.has_range = true;
+        memcpy(lf.from, f->from, STORE_EID_LEN);
+        memcpy(lf.to, f->to, STORE_EID_LEN);
+        st = list_judge(o->store, &lf, p);
+    }
+    if (st == ST_OK && !f->n_eids && !f->has_range) {
+        memset(&lf, 0, sizeof(lf));
+        st = list_judge(o->store, &lf, p);
+    }
+    p->skip = NULL;
+    p->n_skip = 0;
     free(list);
     return st;
+}
+
+/* The picks with their eUICC data (certificates, the key itself) and the distinct EUM certs. */
+static st_t choose(const request_opts_t *o, const picks_t *p, choice_t *c, request_result_t *res) {
+    st_t st = ST_OK;
+
+    c->v = calloc(p->n ? p->n : 1, sizeof(*c->v));
+    if (!c->v)
+        return ST_E_NOMEM;
+    c->cap = p->n;
+    for (size_t i = 0; i < p->n && st == ST_OK; i++) {
+        chosen_t *ch = &c->v[c->n];
+        store_euicc_t *eu = NULL;
+
+        st = store_euicc_get(o->store, p->v[i].eid, &eu);
+        if (st != ST_OK)
+            break;
+        ch->eu = eu;
+        c->n++;
+        for (size_t k = 0; k < eu->n_keys && !ch->key; k++)
+            if (eu->keys[k].key_index == p->v[i].key_index)
+                ch->key = &eu->keys[k];
+        if (!ch->key) { /* listed a moment ago: the key cannot have vanished */
+            st = ST_E_INTERNAL;
+            break;
+        }
+        ch->resend = p->v[i].resend;
+        memcpy(ch->old_rid, ch->key->request_id, STORE_ID_LEN);
+        res->n_resent += ch->resend;
+        st = eum_index(c, &eu->cert_eum, &ch->eum_index);
+    }
+    return st;
+}
+
+/* ---- marking the keys ---- */
+
+/* The chosen keys -> requested by `rid`, and the audit row, in one transaction. */
+static st_t mark(const request_opts_t *o, const choice_t *c, const uint8_t rid[STORE_ID_LEN],
+                 const char *out_path) {
+    char object[48], hex[2 * STORE_ID_LEN + 1], value[STORE_TEXT_MAX];
+    st_t st;
+
+    hex_encode(rid, STORE_ID_LEN, hex);
+    snprintf(object, sizeof(object), "request:%s", hex);
+    snprintf(value, sizeof(value), "%zu eUICCs -> %s", c->n, out_path);
+    if ((st = store_tx_begin(o->store)) != ST_OK)
+        return st;
+    for (size_t i = 0; i < c->n && st == ST_OK; i++) {
+        st = store_otk_request(o->store, c->v[i].eu->eid, c->v[i].key->key_index, rid,
+                               c->v[i].resend);
+        if (st != ST_OK) {
+            char eid[33];
+            eid_to_str(c->v[i].eu->eid, eid);
+            st_log(ST_LOG_ERR,
+                   "request: one-time key %" PRIu32 " of eUICC %s changed meanwhile (another "
+                   "request or an import): nothing written, run it again",
+                   c->v[i].key->key_index, eid);
+        }
+    }
+    if (st == ST_OK)
+        st = store_audit_append(o->store, actor(o), "request.export", object, NULL, value, NULL);
+    if (st != ST_OK) {
+        store_tx_rollback(o->store);
+        return st;
+    }
+    return store_tx_commit(o->store);
+}
+
+/* The request file could not be written: the keys go back to what they were. */
+static void unmark(const request_opts_t *o, const choice_t *c, const uint8_t rid[STORE_ID_LEN],
+                   st_t why) {
+    char object[48], hex[2 * STORE_ID_LEN + 1];
+    st_t st;
+
+    hex_encode(rid, STORE_ID_LEN, hex);
+    snprintf(object, sizeof(object), "request:%s", hex);
+    if ((st = store_tx_begin(o->store)) != ST_OK)
+        goto out;
+    for (size_t i = 0; i < c->n && st == ST_OK; i++) {
+        const chosen_t *ch = &c->v[i];
+        if (ch->resend) /* still requested, by the request that named it before */
+            st = store_otk_request(o->store, ch->eu->eid, ch->key->key_index, ch->old_rid, true);
+        else
+            st = store_otk_release(o->store, ch->eu->eid, ch->key->key_index, rid);
+    }
+    if (st == ST_OK)
+        st = store_audit_append(o->store, actor(o), "request.discard", object, "requested", NULL,
+                                st_str(why));
+    if (st == ST_OK) {
+        st = store_tx_commit(o->store);
+    } else {
+        store_tx_rollback(o->store);
+    }
+out:
+    if (st != ST_OK) /* safe: the keys stay requested, --include-requested re-sends them */
+        st_log(ST_LOG_WARN, "request %s was not written but its keys stay requested: %s", hex,
+               st_str(st));
 }
 
 /* ---- the request ---- */
@@ -389,39 +517,29 @@ out:
 
 st_t request_export(const request_opts_t *o, const request_filter_t *f, const char *out_path,
                     request_result_t *res) {
-    char *lpath = NULL, line[128], eid_s[33], rid[33];
-    buf_t text = BUF_INIT, sig = BUF_INIT, add = BUF_INIT;
-    lset_t ledger = {NULL, 0, 0};
+    buf_t sig = BUF_INIT;
+    picks_t p;
     choice_t c;
-    struct stat sb;
-    off_t old_size;
-    int fd = -1;
     st_t st;
 
     memset(&c, 0, sizeof(c));
-    if (!o || !f || !out_path || !res || !o->store || !o->state_dir || !o->dm_key || !o->dm_cert
-        || !o->dm_id || !*o->dm_id)
+    memset(&p, 0, sizeof(p));
+    if (!o || !f || !out_path || !res || !o->store || !o->dm_key || !o->dm_cert || !o->dm_id
+        || !*o->dm_id || (f->n_eids && !f->eids))
         return ST_E_INVAL;
     memset(res, 0, sizeof(*res));
-    if (!f->n_eids && !f->has_range)
-        return ST_E_INVAL;
-    if (asprintf(&lpath, "%s/%s", o->state_dir, REQUEST_LEDGER_NAME) < 0)
-        return ST_E_NOMEM;
-    fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0 || fstat(fd, &sb) != 0) {
-        st = st_from_errno(errno);
-        st_log(ST_LOG_ERR, "request: ledger %s: %s", lpath, strerror(errno));
+    p.f = f;
+    p.res = res;
+    if ((st = ledger_import(o)) != ST_OK)
         goto out;
-    }
-    old_size = sb.st_size;
-    if ((st = read_all_fd(fd, &text)) != ST_OK || (st = ledger_parse(&text, &ledger)) != ST_OK)
+    if ((st = pick(o, f, &p)) != ST_OK)
         goto out;
-    if ((st = choose(o, f, &ledger, &c, res)) != ST_OK)
-        goto out;
-    if (c.n == 0) {
+    if (p.n == 0) {
         st = ST_E_NOENT;
         goto out;
     }
+    if ((st = choose(o, &p, &c, res)) != ST_OK)
+        goto out;
     if (RAND_bytes(res->request_id, sizeof(res->request_id)) != 1) {
         st = st_from_openssl("RAND_bytes");
         goto out;
@@ -429,41 +547,17 @@ st_t request_export(const request_opts_t *o, const request_filter_t *f, const ch
     res->n_entries = c.n;
     if ((st = encode_sign(o, f, &c, res, &sig)) != ST_OK)
         goto out;
-
-    /* the ledger first (durable), then the file */
-    hex_encode(res->request_id, sizeof(res->request_id), rid);
-    if (text.len && text.data[text.len - 1] != '\n')
-        st = buf_append_byte(&add, '\n'); /* after a torn line */
-    for (size_t i = 0; i < c.n && st == ST_OK; i++) {
-        int n;
-        eid_to_str(c.v[i].eu->eid, eid_s);
-        n = snprintf(line, sizeof(line), "%s %" PRIu32 " %s %lld\n", eid_s, c.v[i].key->key_index,
-                     rid, (long long)time(NULL));
-        st = buf_append(&add, line, (size_t)n);
-    }
-    if (st != ST_OK)
+    /* the store first (durable), then the file */
+    if ((st = mark(o, &c, res->request_id, out_path)) != ST_OK)
         goto out;
-    if (lseek(fd, 0, SEEK_END) < 0 || (st = write_all(fd, add.data, add.len)) != ST_OK
-        || fsync(fd) != 0) {
-        st = st != ST_OK ? st : st_from_errno(errno);
-        if (ftruncate(fd, old_size) == 0)
-            (void)fsync(fd);
-        goto out;
-    }
     st = buf_write_file_atomic(out_path, sig.data, sig.len, 0644);
-    if (st != ST_OK) { /* nothing was sent: release the keys */
-        if (ftruncate(fd, old_size) == 0)
-            (void)fsync(fd);
-        goto out;
-    }
+    if (st != ST_OK) /* nothing was sent: release the keys */
+        unmark(o, &c, res->request_id, st);
 out:
-    if (fd >= 0)
-        close(fd); /* releases the flock */
+    if (st != ST_OK)
+        res->n_entries = 0;
     choice_free(&c);
-    free(ledger.v);
-    free(lpath);
-    buf_free(&text);
+    free(p.v);
     buf_free(&sig);
-    buf_free(&add);
     return st;
 }

@@ -428,3 +428,100 @@ out:
         *ch->attempt_id = 0;
     return st;
 }
+
+/* ---- status: last failures, attempts per reader ---- */
+
+/* bpp_failures (partial index on updated_at) drives; bpp.id breaks ties of one second. */
+static const char sql_bpp_failures[] =
+    "SELECT " BPP_COLS ", (SELECT a.reader FROM attempt a WHERE a.bpp_id = b.id "
+    "ORDER BY a.id DESC LIMIT 1), (SELECT a.fpa_error_code FROM attempt a "
+    "WHERE a.bpp_id = b.id ORDER BY a.id DESC LIMIT 1)" BPP_FROM
+    "WHERE b.state IN ('failed', 'dead') ORDER BY b.updated_at DESC, b.id DESC LIMIT ?1";
+static const char sql_reader_stats[] =
+    "SELECT reader, count(*), coalesce(sum(outcome = 'installed'), 0), "
+    "coalesce(sum(outcome = 'failed'), 0), coalesce(sum(outcome = 'interrupted'), 0) "
+    "FROM attempt GROUP BY reader ORDER BY reader";
+
+void store_failure_list_free(store_failure_list_t *l) {
+    if (!l)
+        return;
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+st_t store_bpp_failures(store_t *s, size_t max, store_failure_list_t *out) {
+    sqlite3_stmt *q = NULL;
+    store_failure_list_t l = {NULL, 0};
+    size_t cap = 0;
+    bool row = false;
+    st_t st;
+
+    if (!s || !out || max > INT64_MAX)
+        return ST_E_INVAL;
+    store_failure_list_free(out);
+    st = stmt_get(s, STMT_BPP_FAILURES, sql_bpp_failures, &q);
+    if (st == ST_OK)
+        st = STMT_BIND(s, q, SA_I(max));
+    while (st == ST_OK && (st = stmt_step(s, q, &row)) == ST_OK && row) {
+        store_failure_t *f = grow((void **)&l.v, &l.n, &cap, sizeof(*l.v));
+        if (!f) {
+            st = ST_E_NOMEM;
+            break;
+        }
+        memset(f, 0, sizeof(*f));
+        st = bpp_from_row(q, &f->bpp);
+        col_text(q, BPP_NCOLS, f->reader, sizeof(f->reader));
+        f->fpa_error_code = sqlite3_column_type(q, BPP_NCOLS + 1) == SQLITE_NULL
+                                ? -1
+                                : sqlite3_column_int(q, BPP_NCOLS + 1);
+    }
+    stmt_put(q);
+    if (st != ST_OK) {
+        store_failure_list_free(&l);
+        return st;
+    }
+    *out = l;
+    return ST_OK;
+}
+
+void store_reader_list_free(store_reader_list_t *l) {
+    if (!l)
+        return;
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+st_t store_reader_stats(store_t *s, store_reader_list_t *out) {
+    sqlite3_stmt *q = NULL;
+    store_reader_list_t l = {NULL, 0};
+    size_t cap = 0;
+    bool row = false;
+    st_t st;
+
+    if (!s || !out)
+        return ST_E_INVAL;
+    store_reader_list_free(out);
+    st = stmt_get(s, STMT_READER_STATS, sql_reader_stats, &q);
+    while (st == ST_OK && (st = stmt_step(s, q, &row)) == ST_OK && row) {
+        store_reader_stats_t *r = grow((void **)&l.v, &l.n, &cap, sizeof(*l.v));
+        if (!r) {
+            st = ST_E_NOMEM;
+            break;
+        }
+        memset(r, 0, sizeof(*r));
+        col_text(q, 0, r->reader, sizeof(r->reader));
+        r->attempts = (uint64_t)sqlite3_column_int64(q, 1);
+        r->installed = (uint64_t)sqlite3_column_int64(q, 2);
+        r->failed = (uint64_t)sqlite3_column_int64(q, 3);
+        r->interrupted = (uint64_t)sqlite3_column_int64(q, 4);
+    }
+    stmt_put(q);
+    if (st != ST_OK) {
+        store_reader_list_free(&l);
+        return st;
+    }
+    *out = l;
+    return ST_OK;
+}

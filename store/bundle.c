@@ -240,8 +240,10 @@ static const char sql_bpp_insert[] =
     "bpp_len, updated_at) SELECT ?1, ?2, smdpf_id, ?3, ?4, ?5, ?6, coalesce(?7, ''), ?8, ?9 "
     "FROM bundle WHERE id = ?1";
 static const char sql_bpp_blob_insert[] = "INSERT INTO bpp_blob(bpp_id, bf36) VALUES (?1, ?2)";
-static const char sql_bpp_bind_key[] = "UPDATE one_time_key SET state = 'bound', updated_at = ?3 "
-                                       "WHERE eid = ?1 AND key_index = ?2 AND state = 'unused'";
+/* unused (Path A, or a request made elsewhere) or requested (our request) -> bound */
+static const char sql_bpp_bind_key[] =
+    "UPDATE one_time_key SET state = 'bound', updated_at = ?3 "
+    "WHERE eid = ?1 AND key_index = ?2 AND state IN ('unused', 'requested')";
 
 st_t store_bpp_add(store_t *s, int64_t bundle_rowid, const store_bpp_new_t *e, int64_t *bpp_id) {
     sqlite3_stmt *q = NULL;

@@ -216,7 +216,8 @@ static st_t precreate(const char *path) {
     return ST_OK;
 }
 
-st_t store_open(const char *path, unsigned flags, store_t **out) {
+/* store_open, migrating a read-write handle to schema `target`. */
+static st_t open_at(const char *path, unsigned flags, int target, store_t **out) {
     store_t *s = NULL;
     int oflags, rc, version = 0;
     st_t st;
@@ -273,7 +274,7 @@ st_t store_open(const char *path, unsigned flags, store_t **out) {
             goto out;
         }
     } else {
-        st = store_migrate(s);
+        st = store_migrate_to(s, target);
         if (st != ST_OK)
             goto out;
     }
@@ -284,6 +285,19 @@ out:
         st_log(ST_LOG_DEBUG, "store: open %s: %s", path, st_str(st));
     store_close(s);
     return st;
+}
+
+st_t store_open(const char *path, unsigned flags, store_t **out) {
+    return open_at(path, flags, STORE_SCHEMA_VERSION, out);
+}
+
+st_t store_open_version(const char *path, int version, store_t **out) {
+    if (version < 1 || version > STORE_SCHEMA_VERSION) {
+        if (out)
+            *out = NULL;
+        return ST_E_INVAL;
+    }
+    return open_at(path, 0, version, out);
 }
 
 void store_close(store_t *s) {

@@ -4,6 +4,7 @@
  * UNIQUE (smdpf_id, result_id) plus two composite keys); a report is re-exported from its
  * claimed results, and one that never reached the disk can be discarded to free them.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -26,10 +27,11 @@ static const char sql_results_unreported_count[] =
 static const char sql_report_insert[] =
     "INSERT INTO report(report_id, smdpf_id, file_name, created_at) "
     "SELECT ?1, id, coalesce(?3, ''), ?4 FROM smdpf WHERE oid = ?2";
+/* ?2..?3: the window of result times (the whole int64 range for store_report_create). */
 static const char sql_report_claim[] =
     "INSERT INTO report_entry(report_id, result_id, smdpf_id) "
     "SELECT p.id, r.id, r.smdpf_id FROM report p CROSS JOIN result r ON r.smdpf_id = p.smdpf_id "
-    "WHERE p.id = ?1 AND " NOT_REPORTED;
+    "WHERE p.id = ?1 AND r.at BETWEEN ?2 AND ?3 AND " NOT_REPORTED;
 #define REPORT_SELECT                                                                              \
     "SELECT p.id, p.report_id, s.oid, p.file_name, p.created_at, p.exported_at, "                  \
     "(SELECT count(*) FROM report_entry e WHERE e.report_id = p.id) "                              \
@@ -179,8 +181,9 @@ st_t store_report_get(store_t *s, const uint8_t report_id[STORE_ID_LEN], store_r
     return report_get(s, report_id, 0, out);
 }
 
-st_t store_report_create(store_t *s, const uint8_t report_id[STORE_ID_LEN], const char *oid,
-                         const char *file_name, store_report_t *out) {
+/* Creates the report and claims the unreported results of `oid` with from <= at <= to. */
+static st_t report_create(store_t *s, const uint8_t report_id[STORE_ID_LEN], const char *oid,
+                          const char *file_name, int64_t from, int64_t to, store_report_t *out) {
     int64_t rowid = 0;
     st_t st;
 
@@ -203,7 +206,7 @@ st_t store_report_create(store_t *s, const uint8_t report_id[STORE_ID_LEN], cons
     if (st != ST_OK)
         goto out;
     rowid = sqlite3_last_insert_rowid(s->db);
-    st = STMT_RUN(s, STMT_REPORT_CLAIM, sql_report_claim, SA_I(rowid));
+    st = STMT_RUN(s, STMT_REPORT_CLAIM, sql_report_claim, SA_I(rowid), SA_I(from), SA_I(to));
     if (st == ST_OK && sqlite3_changes(s->db) == 0)
         st = ST_E_NOENT; /* nothing to report: leave no empty report behind */
     if (st == ST_OK && out)
@@ -216,6 +219,18 @@ out:
         return st;
     }
     return store_tx_commit(s);
+}
+
+st_t store_report_create(store_t *s, const uint8_t report_id[STORE_ID_LEN], const char *oid,
+                         const char *file_name, store_report_t *out) {
+    return report_create(s, report_id, oid, file_name, INT64_MIN, INT64_MAX, out);
+}
+
+st_t store_report_create_since(store_t *s, const uint8_t report_id[STORE_ID_LEN], const char *oid,
+                               const char *file_name, int64_t since, store_report_t *out) {
+    /* "now" is read before the claim: a result the engine records in this very second but
+     * after the claim would not be in it anyway (the claim is one transaction). */
+    return report_create(s, report_id, oid, file_name, since, store_now(), out);
 }
 
 st_t store_report_results(store_t *s, int64_t report_rowid, store_result_cb cb, void *ud) {

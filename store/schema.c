@@ -187,8 +187,41 @@ static const char *const schema_v1[] = {
     NULL,
 };
 
+/*
+ * v2: one-time keys get the state 'requested' (named in an exported ESBPP02 request, no BPP
+ * for it yet), with the request that named it last and when it was first requested; it
+ * replaces the request ledger file STATE_DIR/requested-keys (station/request.c imports that
+ * file once). A CHECK cannot be altered in SQLite, so the table is rebuilt (nothing references
+ * it: dropping it checks no foreign key). At most one requested key per eUICC is structural
+ * (a partial UNIQUE index), so no request ever offers a second key of one eUICC. And a partial
+ * index for status's "last failed/dead BPPs", which stays small however many BPPs succeed.
+ */
+static const char *const schema_v2[] = {
+    "CREATE TABLE one_time_key_v2 (\n"
+    "  eid          BLOB NOT NULL REFERENCES euicc(eid),\n"
+    "  key_index    INTEGER NOT NULL CHECK (key_index BETWEEN 0 AND 4294967295),\n"
+    "  otpk         BLOB NOT NULL CHECK (length(otpk) = 65),\n"
+    "  signature    BLOB NOT NULL CHECK (length(signature) = 64),\n"
+    "  state        TEXT NOT NULL DEFAULT 'unused'\n"
+    "               CHECK (state IN ('unused', 'requested', 'bound', 'consumed', 'deleted')),\n"
+    "  request_id   BLOB CHECK (request_id IS NULL OR length(request_id) = 16),\n"
+    "  requested_at INTEGER,\n"
+    "  updated_at   INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (eid, key_index),\n"
+    "  CHECK (state <> 'requested' OR (request_id IS NOT NULL AND requested_at IS NOT NULL))\n"
+    ") WITHOUT ROWID",
+    "INSERT INTO one_time_key_v2(eid, key_index, otpk, signature, state, updated_at) "
+    "SELECT eid, key_index, otpk, signature, state, updated_at FROM one_time_key",
+    "DROP TABLE one_time_key",
+    "ALTER TABLE one_time_key_v2 RENAME TO one_time_key",
+    "CREATE UNIQUE INDEX otk_one_requested ON one_time_key(eid) WHERE state = 'requested'",
+    "CREATE INDEX bpp_failures ON bpp(updated_at) WHERE state IN ('failed', 'dead')",
+    NULL,
+};
+
 static const migration_t migrations[] = {
     {1, schema_v1},
+    {2, schema_v2},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -225,6 +258,10 @@ out:
 }
 
 st_t store_migrate(store_t *s) {
+    return store_migrate_to(s, STORE_SCHEMA_VERSION);
+}
+
+st_t store_migrate_to(store_t *s, int target) {
     int version = 0;
     st_t st = store_user_version(s, &version);
 
@@ -238,6 +275,8 @@ st_t store_migrate(store_t *s) {
     for (size_t i = 0; i < N_MIGRATIONS; i++) {
         if (migrations[i].version <= version)
             continue;
+        if (migrations[i].version > target)
+            break;
         st = apply_step(s, &migrations[i]);
         if (st != ST_OK)
             return st;

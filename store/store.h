@@ -29,7 +29,7 @@
 #include "base/buf.h"
 #include "base/status.h"
 
-#define STORE_SCHEMA_VERSION 1 /* PRAGMA user_version written by this station */
+#define STORE_SCHEMA_VERSION 2 /* PRAGMA user_version written by this station */
 
 #define STORE_EID_LEN   16  /* same as IFPP_EID_LEN */
 #define STORE_ID_LEN    16  /* bundleId, reportId (IFPP_ID_LEN) */
@@ -172,7 +172,7 @@ typedef struct {
 /*
  * Adds one BPP (state pending) to a bundle recorded in this transaction. ST_E_CONFLICT when
  * the SM-DPf already has a BPP with this transactionId, or a live (not dead) BPP is already
- * bound to this one-time key. A known one-time key moves from unused to bound.
+ * bound to this one-time key. A known one-time key moves from unused or requested to bound.
  */
 st_t store_bpp_add(store_t *s, int64_t bundle_rowid, const store_bpp_new_t *e, int64_t *bpp_id);
 
@@ -282,6 +282,45 @@ typedef struct {
 st_t store_bpp_transition(store_t *s, int64_t bpp_id, store_bpp_state_t from, store_bpp_state_t to,
                           const store_change_t *ch);
 
+/*
+ * The most recent BPPs in state failed or dead (status: "last errors"), newest first (by the
+ * time of their last transition), at most `max`; with the reader and FPA error code of their
+ * last attempt. Cheap at 10^6 BPPs (partial index bpp_failures). *out is replaced.
+ */
+typedef struct {
+    store_bpp_t bpp;             /* state failed or dead; bpp.last_error is the reason */
+    char reader[STORE_NAME_MAX]; /* of the last attempt; "" when none */
+    int fpa_error_code;          /* of the last attempt; -1 none */
+} store_failure_t;
+
+typedef struct {
+    store_failure_t *v; /* owned; store_failure_list_free */
+    size_t n;
+} store_failure_list_t;
+
+void store_failure_list_free(store_failure_list_t *l); /* NULL-tolerant */
+st_t store_bpp_failures(store_t *s, size_t max, store_failure_list_t *out);
+
+/* Load attempts per reader (status: per-reader yield). An attempt is open while its BPP is in
+ * loading; yield = installed / (installed + failed); interrupted attempts (pulled card,
+ * crash) do not count against a reader. */
+typedef struct {
+    char reader[STORE_NAME_MAX];
+    uint64_t attempts; /* every attempt, open ones included */
+    uint64_t installed;
+    uint64_t failed;
+    uint64_t interrupted;
+} store_reader_stats_t;
+
+typedef struct {
+    store_reader_stats_t *v; /* owned; store_reader_list_free */
+    size_t n;
+} store_reader_list_t;
+
+void store_reader_list_free(store_reader_list_t *l); /* NULL-tolerant */
+/* One entry per reader name that ever had an attempt, by name. *out is replaced. */
+st_t store_reader_stats(store_t *s, store_reader_list_t *out);
+
 /* BPP counts per bundle and state (status). */
 typedef struct {
     int64_t bundle_rowid;
@@ -302,12 +341,31 @@ st_t store_bundle_stats(store_t *s, store_stats_list_t *out);
 
 /* ---- eUICC data (Esed2) and one-time keys ---- */
 
+/*
+ * One-time key states (values are stored as their names):
+ *
+ *   from \ to    unused  requested  bound  consumed  deleted
+ *   unused          -         x        x       -         x
+ *   requested       x         x        x       -         x
+ *   bound           -         -        -       x         x
+ *   consumed        -         -        -       -         -      final
+ *   deleted         -         -        -       -         -      final
+ *
+ * unused -> requested: named in an exported BPP request (ESBPP02, store_otk_request);
+ * requested -> requested: the request re-sent; requested -> unused: its file could not be
+ * written (store_otk_release); unused/requested -> bound: a BPP for it imported (from unused:
+ * Path A, or a request made elsewhere); bound -> consumed: that BPP installed; -> deleted:
+ * DeleteOneTimeKeys. At most one key of an eUICC is requested (schema: a UNIQUE partial
+ * index), so a request never offers a second key of an eUICC.
+ */
 typedef enum {
     STORE_OTK_UNUSED = 0,
-    STORE_OTK_BOUND = 1,    /* a live BPP is bound to it */
-    STORE_OTK_CONSUMED = 2, /* a BPP bound to it was installed (the card erased it) */
-    STORE_OTK_DELETED = 3,  /* removed by DeleteOneTimeKeys (FF42) */
+    STORE_OTK_BOUND = 1,     /* a live BPP is bound to it */
+    STORE_OTK_CONSUMED = 2,  /* a BPP bound to it was installed (the card erased it) */
+    STORE_OTK_DELETED = 3,   /* removed by DeleteOneTimeKeys (FF42) */
+    STORE_OTK_REQUESTED = 4, /* in an exported BPP request, no BPP yet (schema v2) */
 } store_otk_state_t;
+#define STORE_OTK__COUNT 5
 
 const char *store_otk_state_name(store_otk_state_t st);
 
@@ -330,7 +388,11 @@ typedef struct {
     uint32_t key_index;
     uint8_t otpk[STORE_OTPK_LEN];
     uint8_t sig[STORE_SIG_LEN]; /* by SK.EUICC over ifpp_otk_tbs() */
-    store_otk_state_t state;    /* ignored by store_otk_put */
+    store_otk_state_t state;    /* ignored by store_otk_put, as are the two below */
+    /* The request that named the key last, and when it was first requested; zeros when it
+     * never was (kept, as history, once the key is bound). */
+    uint8_t request_id[STORE_ID_LEN];
+    int64_t requested_at;
 } store_otk_t;
 
 /*
@@ -341,10 +403,27 @@ typedef struct {
 st_t store_otk_put(store_t *s, const uint8_t eid[STORE_EID_LEN], const store_otk_t *k);
 st_t store_otk_get(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t key_index,
                    store_otk_t *out);
+/* Sets the state unconditionally (engine, recovery). Not to requested: ST_E_INVAL
+ * (store_otk_request). */
 st_t store_otk_set_state(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t key_index,
                          store_otk_state_t to);
-/* After DeleteOneTimeKeys: every unused or bound key of `eid` becomes deleted; *n counts them
- * (may be NULL). */
+
+/*
+ * The key is named in request `request_id` (ESBPP02 export). resend = false: unused ->
+ * requested (requested_at = now); ST_E_CONFLICT when another key of the eUICC is requested
+ * already. resend = true: requested -> requested, the key's request_id becomes `request_id`
+ * (requested_at is kept). ST_E_STATE when the key is not in the expected state (a
+ * compare-and-set: a concurrent request or import got it first), ST_E_NOENT when unknown.
+ */
+st_t store_otk_request(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t key_index,
+                       const uint8_t request_id[STORE_ID_LEN], bool resend);
+/* Undoes store_otk_request(resend = false) of a request that was never written: requested by
+ * `request_id` -> unused. ST_E_STATE when the key is not requested by that request. */
+st_t store_otk_release(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t key_index,
+                       const uint8_t request_id[STORE_ID_LEN]);
+
+/* After DeleteOneTimeKeys: every unused, requested or bound key of `eid` becomes deleted; *n
+ * counts them (may be NULL). */
 st_t store_otk_delete_all(store_t *s, const uint8_t eid[STORE_EID_LEN], uint32_t *n);
 
 typedef struct {
@@ -361,6 +440,60 @@ typedef struct {
 /* The eUICC `eid` with its keys; ST_E_NOENT when unknown. Caller owns *out. */
 st_t store_euicc_get(store_t *s, const uint8_t eid[STORE_EID_LEN], store_euicc_t **out);
 void store_euicc_free(store_euicc_t *e);
+
+/*
+ * Listing eUICCs. "Has a BPP" below means: a key of it is bound or consumed, or a BPP that is
+ * not dead names its EID (one held before its eUICC data came, too).
+ */
+typedef enum {
+    STORE_EUICC_ANY = 0,
+    /* no BPP yet, no key requested, an unused key: can be asked for in a new request */
+    STORE_EUICC_UNREQUESTED = 1,
+    /* no BPP yet and an unused or a requested key (the above plus outstanding requests) */
+    STORE_EUICC_REQUESTABLE = 2,
+} store_euicc_want_t;
+
+/* Every condition given must hold (start from all zeros: every eUICC). */
+typedef struct {
+    const uint8_t (*eids)[STORE_EID_LEN]; /* only these (any order, duplicates once); NULL: any */
+    size_t n_eids;
+    bool has_range; /* only FROM <= EID <= TO (bytewise = digit order of the EID) */
+    uint8_t from[STORE_EID_LEN], to[STORE_EID_LEN];
+    store_euicc_want_t want;
+    const char *profile_type; /* only eUICCs with a BPP of this profileType; NULL: any */
+    uint64_t limit;           /* at most this many; 0: no limit */
+} store_euicc_filter_t;
+
+/* An eUICC as listed: its data without the certificates, and its keys counted by state. */
+typedef struct {
+    uint8_t eid[STORE_EID_LEN];
+    char batch[STORE_NAME_MAX];
+    int64_t imported_at;
+    uint32_t n_keys;
+    uint32_t keys[STORE_OTK__COUNT]; /* per store_otk_state_t */
+    int64_t first_unused;            /* lowest unused key index; -1 when none */
+    int64_t first_requested;         /* the requested key's index; -1 when none */
+    uint64_t n_bpps;                 /* BPPs naming this EID that are not dead */
+    bool has_bpp;                    /* see above */
+} store_euicc_info_t;
+
+typedef st_t (*store_euicc_cb)(void *ud, const store_euicc_info_t *e);
+
+/* Hands every eUICC that passes `f` (NULL: all) to cb, in ascending EID order. */
+st_t store_euicc_each(store_t *s, const store_euicc_filter_t *f, store_euicc_cb cb, void *ud);
+
+/* Inventory counts (status). Every eUICC is in exactly one of the four groups. */
+typedef struct {
+    uint64_t euiccs;
+    uint64_t euiccs_with_bpp;    /* has a BPP (see above) */
+    uint64_t euiccs_requested;   /* no BPP yet, a request outstanding */
+    uint64_t euiccs_unrequested; /* no BPP yet, no request, an unused key */
+    uint64_t euiccs_no_key;      /* no BPP yet and no unused or requested key */
+    uint64_t keys;
+    uint64_t keys_by_state[STORE_OTK__COUNT]; /* per store_otk_state_t */
+} store_inventory_t;
+
+st_t store_inventory(store_t *s, store_inventory_t *out);
 
 /* ---- results and Profile Loading Reports (ESBPP03) ---- */
 
@@ -409,6 +542,14 @@ typedef struct {
  */
 st_t store_report_create(store_t *s, const uint8_t report_id[STORE_ID_LEN], const char *oid,
                          const char *file_name, store_report_t *out);
+/*
+ * store_report_create for a time window (report export --since): claims only the unreported
+ * results of `oid` recorded at or after `since` and at or before now (result times, Unix
+ * seconds). Earlier results stay unreported for a later report. ST_E_NOENT when none is in
+ * the window (nothing written).
+ */
+st_t store_report_create_since(store_t *s, const uint8_t report_id[STORE_ID_LEN], const char *oid,
+                               const char *file_name, int64_t since, store_report_t *out);
 /* The results of a report, in result order (to build, or re-export, the file). */
 st_t store_report_results(store_t *s, int64_t report_rowid, store_result_cb cb, void *ud);
 /* The file is durably written: sets exported_at (again on a re-export). */

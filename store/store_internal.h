@@ -51,6 +51,15 @@ typedef enum {
     STMT_OTK_LIST,
     STMT_OTK_SET,
     STMT_OTK_DELETE_ALL,
+    STMT_OTK_REQUEST,
+    STMT_OTK_RESEND,
+    STMT_OTK_RELEASE,
+    STMT_OTK_EXISTS,
+    STMT_EUICC_EACH,
+    STMT_INVENTORY_EUICCS,
+    STMT_INVENTORY_KEYS,
+    STMT_BPP_FAILURES,
+    STMT_READER_STATS,
     STMT_RESULTS_UNREPORTED,
     STMT_RESULTS_UNREPORTED_COUNT,
     STMT_REPORT_INSERT,
@@ -98,6 +107,15 @@ st_t store_exec(store_t *s, const char *sql);
 /* Runs the schema migrations (schema.c); called by store_open on a read-write handle.
  * ST_E_DB_VERSION when the database is newer than STORE_SCHEMA_VERSION. */
 st_t store_migrate(store_t *s);
+/* The same, stopping at schema `target` (<= STORE_SCHEMA_VERSION). */
+st_t store_migrate_to(store_t *s, int target);
+
+/*
+ * Tests only: store_open (read-write) that migrates no further than schema `version`, so a
+ * test can fill a database through the code path of an older schema and then check the
+ * upgrade. Only the functions whose SQL that schema has may be used on such a handle.
+ */
+st_t store_open_version(const char *path, int version, store_t **out);
 /* Reads PRAGMA user_version. */
 st_t store_user_version(store_t *s, int *version);
 

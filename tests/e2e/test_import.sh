@@ -4,7 +4,8 @@
 # make, smdpf bind); a stick directory imported (exit 0, status counts); re-import unchanged;
 # refusals with exit 1 and "import: FILE: entry N (EID ...): reason" (unknown EID, a byte
 # flipped, a symlink on the stick); usage/config errors exit 2; request export -> test SM-DPf
-# bind -> import, with the request ledger keeping keys from being requested twice; audit rows.
+# bind -> import, with the store's 'requested' key state keeping keys from being requested
+# twice; request export of every eUICC (no --eid); status counts; audit rows.
 set -eu
 tk=$1
 st=$2
@@ -98,13 +99,37 @@ grep_out "r2.ifppr: 1 eUICC "
 grep_out "2 already requested"
 expect 1 $S request export "$work/r3.ifppr" --eid-range "$first-$last"
 [ ! -e "$work/r3.ifppr" ] || fail "a request with no entry was written"
-[ "$(wc -l <"$pki/state/requested-keys")" = 3 ] || fail "ledger lines"
+requested() { sqlite3 "$db" "select count(*) from one_time_key where state = 'requested'"; }
+[ "$(requested)" = 3 ] || fail "requested keys: $(requested)"
+[ ! -e "$pki/state/requested-keys" ] || fail "a ledger file was written"
 "$tk" smdpf bind "$work/r1.ifppr" --pki "$pki" -o "$work/b2.ifppb" >/dev/null
 expect 0 $S import "$work/b2.ifppb"
 grep_out "b2.ifppb: imported 2 BPPs"
+[ "$(requested)" = 1 ] || fail "requested keys after the import: $(requested)"
 # re-sending a lost request asks for the same keys again
 expect 0 $S request export "$work/r2b.ifppr" --eid-range "$first-$last" --include-requested
-grep_out "r2b.ifppr: 1 eUICC "
+grep_out "r2b.ifppr: 1 eUICC .*asked for again with the same key"
+
+# no --eid/--eid-range: every eUICC that qualifies, --count limits
+"$tk" eum make "$work/eum3" --count 2 --keys 2 --pki "$pki" >/dev/null 2>&1
+expect 0 $S import "$work/eum3/euicc-data.ifppe"
+expect 0 $S request export "$work/a1.ifppr" --count 1
+grep_out "a1.ifppr: 1 eUICC "
+expect 0 $S request export "$work/a2.ifppr"
+grep_out "a2.ifppr: 1 eUICC "
+grep_out "2 already requested"
+expect 1 $S request export "$work/a3.ifppr"
+grep_err "no eUICC qualifies"
+[ "$(requested)" = 3 ] || fail "requested keys: $(requested)"
+n=$(sqlite3 "$db" "select count(*) from (select eid from one_time_key where state = 'requested'
+    group by eid having count(*) > 1)")
+[ "$n" = 0 ] || fail "an eUICC with two requested keys"
+expect 0 $S status --json
+grep_out '"euiccs":{"total":9,"with_bpp":6,"requested":3,"unrequested":0,"no_key":0}'
+grep_out '"keys":{"total":18,"unused":9,"requested":3,"bound":6,'
+grep_out '"yield":null'
+expect 0 $S status
+grep_out "^eUICCs: 9 (6 with a BPP, 3 requested"
 
 # audit: one row per import attempt, chain intact
 n=$(sqlite3 "$db" "select count(*) from audit where action like 'import.%'")

@@ -15,7 +15,10 @@
 #   - one byte changed, a PIR swapped between two entries (re-signed by the DM) and a wrong
 #     signer are rejected by both verifiers (openssl rejects all but the DM-signed swap, whose
 #     signature is genuine: the content is what is wrong);
-#   - `audit verify` passes, then fails naming the row after an audit row is edited.
+#   - `audit verify` passes, then fails naming the row after an audit row is edited;
+#   - on a copy of the store: run 1's results moved two days back, `report export --since`
+#     (ISO-8601, an hour ago) takes only run 2's, a later export without --since the rest;
+#     every result is in exactly one report, every file verifies; bad --since is exit 2.
 # Every process started here is stopped by pid (`line down`) on every exit path.
 #
 # usage: test_report.sh [ifpp-testkit] [ifpp-station]   exit 77: skip (no root or tools)
@@ -121,6 +124,36 @@ line_run run2 4
 [ "$(q "SELECT count(*) FROM result WHERE kind = 'failed' AND pir IS NOT NULL AND fpa_error_code = 1")" = 1 ] ||
     fail "run 2: the broken BPP should be dead with code 1 (euiccError)"
 ok "line: 5 installed, 3 dead (1 with the card's error BF37); codes 5, 5, 1: $(q "SELECT text FROM result WHERE fpa_error_code = 5 LIMIT 1")"
+
+# ---- --since, on a copy of the store (the checks below use the original) ----
+S2=$T/state2
+mkdir "$S2" "$T/since1" "$T/since2"
+sqlite3 "$DB" ".backup '$S2/station.db'"
+st2() { "$ST" -c "$P/station.conf" --state-dir "$S2" "$@"; }
+q2() { sqlite3 "$S2/station.db" "$1"; }
+q2 "UPDATE result SET at = at - 172800 WHERE kind = 'failed' AND pir IS NULL" # run 1's
+since=$(date -u -d "@$(($(date +%s) - 3600))" +%Y-%m-%dT%H:%M:%SZ)
+for bad in yesterday 2024-02-30 "2024-05-01T08:00+02:00" 2999-01-01; do
+    if st2 report export "$T/since1" --since "$bad" >/dev/null 2>"$T/since.err"; then
+        fail "--since $bad accepted"
+    else
+        [ $? = 2 ] || fail "--since $bad: exit 2 expected"
+    fi
+done
+st2 report export "$T/since1" --since "$since" >"$T/since1.log"
+[ "$(count "$T/since1"/*.ifppl)" = 2 ] || fail "--since: 2 files expected: $(cat "$T/since1.log")"
+[ "$(q2 "SELECT count(*) FROM report_entry")" = 6 ] || fail "--since: run 2's 6 results expected"
+st2 report export "$T/since1" --since "$since" >"$T/since1b.log"
+grep -q "nothing new to report since" "$T/since1b.log" || fail "--since again: $(cat "$T/since1b.log")"
+st2 report export "$T/since2" >"$T/since2.log"
+[ "$(count "$T/since2"/*.ifppl)" = 1 ] || fail "without --since: 1 file expected"
+grep -q "2 entries, 0 installed, 2 failed" "$T/since2.log" || fail "rest: $(cat "$T/since2.log")"
+[ "$(q2 "SELECT count(*) || ' ' || count(DISTINCT result_id) FROM report_entry")" = "8 8" ] ||
+    fail "each result in exactly one report"
+for f in "$T/since1"/*.ifppl "$T/since2"/*.ifppl; do
+    st2 report verify "$f" >/dev/null 2>"$T/since.sv" || fail "report verify $f: $(cat "$T/since.sv")"
+done
+ok "--since $since: run 2's 6 results, then the 2 older ones; each once, all verify"
 
 # ---- export ----
 mkdir "$T/out" "$T/out2"

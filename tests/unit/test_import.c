@@ -21,6 +21,7 @@
 
 #include "../testkit/bpp_build.h"
 #include "base/buf.h"
+#include "base/log.h"
 #include "crypto/cert.h"
 #include "crypto/certgen.h"
 #include "crypto/cms.h"
@@ -1261,14 +1262,21 @@ static void test_request_export(void) {
     CU_ASSERT_EQUAL(r->n_entries ? r->entries[0].key.key_index : 0, 1);
     ifpp_request_free(r);
 
-    /* a BPP imported for card 0: it is out, card 1 still asked (again) */
+    /* a BPP imported for card 0 (its requested key becomes bound): it is out, card 1 still
+     * asked (again) */
     b = path_in(&e, "b.ifppb");
     bid(id, 40);
     write_bundle(b, id, &F.pb1, &F.oid1, one, 1, &F.auth1, NULL);
     CU_ASSERT_EQUAL(run1(&e, b), ST_OK);
+    {
+        store_otk_t k;
+        CU_ASSERT_EQUAL(store_otk_get(e.s, F.cards[0].eid, 1, &k), ST_OK);
+        CU_ASSERT_EQUAL(k.state, STORE_OTK_BOUND);
+    }
     CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_OK);
     CU_ASSERT_EQUAL(res.n_entries, 1);
     CU_ASSERT_EQUAL(res.n_has_bpp, 1);
+    CU_ASSERT_EQUAL(res.n_resent, 1);
 
     /* a range: cards 2 and 3 are new, 0 and 1 are not; --count 1 */
     memset(&f, 0, sizeof(f));
@@ -1289,11 +1297,240 @@ static void test_request_export(void) {
     CU_ASSERT_EQUAL(request_parse_range("123-456", &f), ST_E_PARSE);
     snprintf(range, sizeof(range), "%s-99999999999999999999999999999999", a);
     CU_ASSERT_EQUAL(request_parse_range(range, &f), ST_E_INVAL);
-    /* nothing named */
+    /* nothing named: every eUICC; all have a BPP or an outstanding request */
     memset(&f, 0, sizeof(f));
-    CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_E_INVAL);
+    CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_E_NOENT);
+    CU_ASSERT_EQUAL(res.n_candidates, NCARDS);
+    CU_ASSERT_EQUAL(res.n_has_bpp, 1);
+    CU_ASSERT_EQUAL(res.n_requested, NCARDS - 1);
+    /* no ledger file: the store holds the requested keys */
+    free(b);
+    b = path_in(&e, REQUEST_LEDGER_NAME);
+    CU_ASSERT_EQUAL(access(b, F_OK), -1);
     free(b);
     free(out);
+    env_close(&e);
+}
+
+/* The store's key states of card c: *req = the requested key index (0: none). */
+static void card_keys(env_t *e, int c, uint32_t *n_requested, uint32_t *req, uint8_t rid[16]) {
+    store_euicc_t *eu = NULL;
+
+    *n_requested = 0;
+    *req = 0;
+    CU_ASSERT_EQUAL_FATAL(store_euicc_get(e->s, F.cards[c].eid, &eu), ST_OK);
+    for (size_t k = 0; k < eu->n_keys; k++) {
+        if (eu->keys[k].state != STORE_OTK_REQUESTED)
+            continue;
+        (*n_requested)++;
+        *req = eu->keys[k].key_index;
+        if (rid)
+            memcpy(rid, eu->keys[k].request_id, 16);
+        CU_ASSERT(eu->keys[k].requested_at > 0);
+    }
+    store_euicc_free(eu);
+}
+
+static int64_t audit_rows(env_t *e, const char *action) {
+    sqlite3_stmt *q = NULL;
+    int64_t n = -1;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(store_db(e->s),
+                                             "SELECT count(*) FROM audit WHERE action = ?1", -1, &q,
+                                             NULL),
+                          SQLITE_OK);
+    sqlite3_bind_text(q, 1, action, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* Without --eid/--eid-range: every eligible eUICC; keys marked in the store; never a second
+ * key of an eUICC; a request that could not be written gives its keys back. */
+static void test_request_all(void) {
+    env_t e;
+    request_opts_t o;
+    request_filter_t f;
+    request_result_t res;
+    ifpp_request_t *r;
+    uint8_t rid0[16], rid[16], id[16];
+    uint32_t nreq, req;
+    char *out, *bad, *b;
+    ent_t one[] = {ENT(2, 1)};
+
+    env_open(&e, "imp-request-all");
+    load_edata(&e);
+    out = path_in(&e, "all.ifppr");
+    bad = path_in(&e, "no-such-dir/all.ifppr");
+    memset(&o, 0, sizeof(o));
+    o.store = e.s;
+    o.state_dir = e.dir;
+    o.actor = "tester";
+    o.dm_id = "DM-TEST";
+    o.dm_key = F.dm.key;
+    o.dm_cert = F.dm.cert;
+    memset(&f, 0, sizeof(f));
+
+    /* the file cannot be written: nothing stays requested */
+    f.count = 1;
+    CU_ASSERT_NOT_EQUAL(request_export(&o, &f, bad, &res), ST_OK);
+    CU_ASSERT_EQUAL(res.n_entries, 0);
+    for (int c = 0; c < NCARDS; c++) {
+        card_keys(&e, c, &nreq, &req, NULL);
+        CU_ASSERT_EQUAL(nreq, 0);
+    }
+    CU_ASSERT_EQUAL(audit_rows(&e, "request.export"), 1);
+    CU_ASSERT_EQUAL(audit_rows(&e, "request.discard"), 1);
+
+    /* --count 3 of every eUICC: the three lowest EIDs, key 1 each */
+    f.count = 3;
+    CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_OK);
+    CU_ASSERT_EQUAL(res.n_entries, 3);
+    r = read_request(out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL_FATAL(r->n_entries, 3);
+    for (size_t i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(memcmp(r->entries[i].eid, F.cards[i].eid, 16), 0);
+        CU_ASSERT_EQUAL(r->entries[i].key.key_index, 1);
+    }
+    ifpp_request_free(r);
+    for (int c = 0; c < NCARDS; c++) {
+        card_keys(&e, c, &nreq, &req, rid);
+        CU_ASSERT_EQUAL(nreq, c < 3 ? 1 : 0);
+        if (c < 3) {
+            CU_ASSERT_EQUAL(req, 1);
+            CU_ASSERT_EQUAL(memcmp(rid, res.request_id, 16), 0);
+        }
+    }
+    memcpy(rid0, res.request_id, 16);
+
+    /* the rest: card 3 only; then nothing */
+    f.count = 0;
+    CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_OK);
+    CU_ASSERT_EQUAL(res.n_entries, 1);
+    CU_ASSERT_EQUAL(res.n_requested, 3);
+    CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_E_NOENT);
+    CU_ASSERT_EQUAL(res.n_requested, NCARDS);
+
+    /* --include-requested re-sends the same keys (never key 2); a failed re-send keeps the
+     * earlier request's id */
+    f.include_requested = true;
+    f.count = 1;
+    CU_ASSERT_NOT_EQUAL(request_export(&o, &f, bad, &res), ST_OK);
+    card_keys(&e, 0, &nreq, &req, rid);
+    CU_ASSERT_EQUAL(nreq, 1);
+    CU_ASSERT_EQUAL(req, 1);
+    CU_ASSERT_EQUAL(memcmp(rid, rid0, 16), 0);
+    f.count = 0;
+    CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_OK);
+    CU_ASSERT_EQUAL(res.n_entries, NCARDS);
+    CU_ASSERT_EQUAL(res.n_resent, NCARDS);
+    r = read_request(out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    for (size_t i = 0; i < r->n_entries; i++)
+        CU_ASSERT_EQUAL(r->entries[i].key.key_index, 1);
+    ifpp_request_free(r);
+    for (int c = 0; c < NCARDS; c++) {
+        card_keys(&e, c, &nreq, &req, rid);
+        CU_ASSERT_EQUAL(nreq, 1);
+        CU_ASSERT_EQUAL(req, 1);
+        CU_ASSERT_EQUAL(memcmp(rid, res.request_id, 16), 0);
+    }
+
+    /* a bundle for card 2's requested key: bound, card 2 is out */
+    b = path_in(&e, "b.ifppb");
+    bid(id, 60);
+    write_bundle(b, id, &F.pb1, &F.oid1, one, 1, &F.auth1, NULL);
+    CU_ASSERT_EQUAL(run1(&e, b), ST_OK);
+    card_keys(&e, 2, &nreq, &req, NULL);
+    CU_ASSERT_EQUAL(nreq, 0);
+    CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_OK);
+    CU_ASSERT_EQUAL(res.n_entries, NCARDS - 1);
+    CU_ASSERT_EQUAL(res.n_has_bpp, 1);
+
+    /* a key taken meanwhile (compare-and-set): the store refuses a second requested key of an
+     * eUICC and a fresh request of a requested key */
+    CU_ASSERT_EQUAL(store_otk_request(e.s, F.cards[0].eid, 2, id, false), ST_E_CONFLICT);
+    CU_ASSERT_EQUAL(store_otk_request(e.s, F.cards[0].eid, 1, id, false), ST_E_STATE);
+    CU_ASSERT_EQUAL(store_otk_release(e.s, F.cards[0].eid, 1, id), ST_E_STATE);
+    CU_ASSERT_EQUAL(store_check(e.s), ST_OK);
+    CU_ASSERT_EQUAL(store_audit_verify(e.s, NULL, NULL), ST_OK);
+    free(b);
+    free(bad);
+    free(out);
+    env_close(&e);
+}
+
+/* An older station's ledger file is taken into the store once, then renamed. */
+static void test_request_ledger_import(void) {
+    env_t e;
+    request_opts_t o;
+    request_filter_t f;
+    request_result_t res;
+    ifpp_request_t *r;
+    char *out, *ledger, *done, e0[33], e1[33], text[512];
+    uint32_t nreq, req;
+    st_log_level_t lvl;
+    FILE *fp;
+
+    env_open(&e, "imp-request-ledger");
+    load_edata(&e);
+    out = path_in(&e, "l.ifppr");
+    ledger = path_in(&e, REQUEST_LEDGER_NAME);
+    done = path_in(&e, REQUEST_LEDGER_NAME ".imported");
+    eid_to_str(F.cards[0].eid, e0);
+    eid_to_str(F.cards[1].eid, e1);
+    /* card 0 was asked with key 2 (as if key 1 had been used elsewhere); card 1 twice with
+     * key 1 (a re-send); a malformed line; a torn last line */
+    snprintf(text, sizeof(text),
+             "%s 2 000102030405060708090a0b0c0d0e0f 1700000000\n"
+             "%s 1 0f0e0d0c0b0a09080706050403020100 1700000001\n"
+             "garbage\n"
+             "%s 1 0f0e0d0c0b0a09080706050403020100 1700000002\n"
+             "%s 1 00",
+             e0, e1, e1, e0);
+    fp = fopen(ledger, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs(text, fp);
+    fclose(fp);
+
+    memset(&o, 0, sizeof(o));
+    o.store = e.s;
+    o.state_dir = e.dir;
+    o.dm_id = "DM-TEST";
+    o.dm_key = F.dm.key;
+    o.dm_cert = F.dm.cert;
+    memset(&f, 0, sizeof(f));
+    lvl = st_log_get_level();
+    st_log_set_level(ST_LOG_ERR); /* the malformed line is warned about */
+    CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_OK);
+    st_log_set_level(lvl);
+    CU_ASSERT_EQUAL(res.n_entries, NCARDS - 2);
+    CU_ASSERT_EQUAL(res.n_requested, 2);
+    CU_ASSERT_EQUAL(access(ledger, F_OK), -1);
+    CU_ASSERT_EQUAL(access(done, F_OK), 0);
+    card_keys(&e, 0, &nreq, &req, NULL);
+    CU_ASSERT_EQUAL(nreq, 1);
+    CU_ASSERT_EQUAL(req, 2);
+    card_keys(&e, 1, &nreq, &req, NULL);
+    CU_ASSERT_EQUAL(nreq, 1);
+    CU_ASSERT_EQUAL(req, 1);
+    CU_ASSERT_EQUAL(audit_rows(&e, "request.ledger"), 1);
+    /* re-sending asks card 0 for the ledger's key 2, not its lowest unused key 1 */
+    f.include_requested = true;
+    f.n_eids = 1;
+    f.eids = (const uint8_t(*)[16])F.cards[0].eid;
+    CU_ASSERT_EQUAL(request_export(&o, &f, out, &res), ST_OK);
+    r = read_request(out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL_FATAL(r->n_entries, 1);
+    CU_ASSERT_EQUAL(r->entries[0].key.key_index, 2);
+    ifpp_request_free(r);
+    /* imported once */
+    CU_ASSERT_EQUAL(audit_rows(&e, "request.ledger"), 1);
+    free(out);
+    free(ledger);
+    free(done);
     env_close(&e);
 }
 
@@ -1316,9 +1553,72 @@ static void test_status(void) {
     CU_ASSERT_EQUAL(buf_append_byte(&out, 0), ST_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "\"pending\":3"));
     CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "\"smdpf\":\"2.999.10\""));
+    /* eUICC and key counts: cards 0..2 have a BPP (key 1 bound), card 3 can be requested */
+    CU_ASSERT_EQUAL(s.inventory.euiccs, NCARDS);
+    CU_ASSERT_EQUAL(s.inventory.euiccs_with_bpp, N_STD);
+    CU_ASSERT_EQUAL(s.inventory.euiccs_unrequested, NCARDS - N_STD);
+    CU_ASSERT_EQUAL(s.inventory.keys, NCARDS * NKEYS);
+    CU_ASSERT_EQUAL(s.inventory.keys_by_state[STORE_OTK_BOUND], N_STD);
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "\"yield\":null"));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data,
+                                  "\"euiccs\":{\"total\":4,\"with_bpp\":3,\"requested\":0,"
+                                  "\"unrequested\":1,\"no_key\":0}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "\"keys\":{\"total\":8,\"unused\":5,"
+                                                    "\"requested\":0,\"bound\":3,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "\"last_errors\":[]"));
+    status_free(&s);
+
+    /* card 0's BPP installed on reader r1, card 1's given up on r1: yield 50 % */
+    {
+        store_bpp_list_t l = {NULL, 0};
+        store_change_t ch = STORE_CHANGE_INIT;
+        static const uint8_t pir[] = {0xBF, 0x37, 0x03, 0x80, 0x01, 0x00};
+        int64_t ok_id, bad_id;
+
+        CU_ASSERT_EQUAL(store_bpp_pending(e.s, F.cards[0].eid, false, &l), ST_OK);
+        CU_ASSERT_EQUAL_FATAL(l.n, 1);
+        ok_id = l.v[0].id;
+        CU_ASSERT_EQUAL(store_bpp_pending(e.s, F.cards[1].eid, false, &l), ST_OK);
+        CU_ASSERT_EQUAL_FATAL(l.n, 1);
+        bad_id = l.v[0].id;
+        store_bpp_list_free(&l);
+        ch.reader = "r1";
+        CU_ASSERT_EQUAL(store_bpp_transition(e.s, ok_id, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                        ST_OK);
+        ch.pir = pir;
+        ch.pir_len = sizeof(pir);
+        CU_ASSERT_EQUAL(
+            store_bpp_transition(e.s, ok_id, STORE_BPP_LOADING, STORE_BPP_INSTALLED, &ch), ST_OK);
+        ch = (store_change_t)STORE_CHANGE_INIT;
+        ch.reader = "r1";
+        CU_ASSERT_EQUAL(
+            store_bpp_transition(e.s, bad_id, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch), ST_OK);
+        ch.error = "card \"mute\"";
+        ch.fpa_error_code = 7;
+        CU_ASSERT_EQUAL(store_bpp_transition(e.s, bad_id, STORE_BPP_LOADING, STORE_BPP_DEAD, &ch),
+                        ST_OK);
+    }
+    CU_ASSERT_EQUAL(status_collect(e.s, &s), ST_OK);
+    CU_ASSERT_EQUAL(s.errors.n, 1);
+    CU_ASSERT_EQUAL(s.readers.n, 1);
+    buf_reset(&out);
+    CU_ASSERT_EQUAL(status_render(&s, true, &out), ST_OK);
+    CU_ASSERT_EQUAL(buf_append_byte(&out, 0), ST_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "},\"yield\":0.5000,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data,
+                                  "\"readers\":[{\"reader\":\"r1\",\"attempts\":2,"
+                                  "\"installed\":1,\"failed\":1,\"interrupted\":0,"
+                                  "\"yield\":0.5000}]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "\"state\":\"dead\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "\"fpa_error_code\":7"));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "\"error\":\"card \\\"mute\\\"\""));
     buf_reset(&out);
     CU_ASSERT_EQUAL(status_render(&s, false, &out), ST_OK);
-    CU_ASSERT(out.len > 0);
+    CU_ASSERT_EQUAL(buf_append_byte(&out, 0), ST_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "yield: 50.0% (1 installed, 1 dead)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "eUICCs: 4 (3 with a BPP"));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "last errors (newest first):"));
+    CU_ASSERT_PTR_NOT_NULL(strstr((char *)out.data, "card \"mute\""));
     status_free(&s);
     buf_free(&out);
     free(b);
@@ -1353,7 +1653,9 @@ void test_import_register(void) {
         {"disk full during import", test_disk_full},
         {"bundleId re-used with other content", test_bundle_id_reused},
         {"bad eUICC data", test_edata_bad},
-        {"request export and its ledger", test_request_export},
+        {"request export: EIDs, range, outstanding requests", test_request_export},
+        {"request export of every eUICC; key states in the store", test_request_all},
+        {"request export takes an older station's ledger once", test_request_ledger_import},
         {"status", test_status},
         {"fixture freed", test_fixture_free},
     };

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -617,6 +618,86 @@ static void test_withheld_and_unverified(void) {
     env_done(&e);
 }
 
+/* export --since: only results recorded from then on; the older ones go into the next export
+ * without it; every result in exactly one report; both files verify. */
+static void test_since(void) {
+    env_t e;
+    files_t fs;
+    plr_export_sum_t sum;
+    plr_export_opts_t o;
+    plr_summary_t m;
+    const plr_file_t *f1;
+    sqlite3 *raw = NULL;
+    int64_t since = (int64_t)time(NULL) - 3600;
+    char sql[256];
+    uint8_t id[STORE_ID_LEN];
+
+    env_setup(&e, "plr-since");
+    /* OID1's first three results happened two days ago */
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(e.db, &raw, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    snprintf(sql, sizeof(sql),
+             "UPDATE result SET at = at - 172800 WHERE bpp_id IN (%lld, %lld, %lld)",
+             (long long)e.ids1[0], (long long)e.ids1[1], (long long)e.ids1[2]);
+    CU_ASSERT_EQUAL(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+
+    memset(&o, 0, sizeof(o));
+    memset(&fs, 0, sizeof(fs));
+    o.journal_dir = e.journal;
+    o.actor = "tester";
+    o.on_file = on_file;
+    o.ud = &fs;
+    o.since = since;
+    CU_ASSERT_EQUAL(plr_export(e.s, e.sg, e.out, &o, &sum), ST_OK);
+    CU_ASSERT_EQUAL(sum.files, 2);
+    f1 = file_for(&fs, OID1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f1);
+    CU_ASSERT_EQUAL(f1->counts.entries, N1 - 3);
+    CU_ASSERT_EQUAL(f1->counts.installed, 1);
+    CU_ASSERT_EQUAL(f1->counts.failed, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(file_for(&fs, OID2));
+    CU_ASSERT_EQUAL(file_for(&fs, OID2)->counts.entries, 3);
+    CU_ASSERT_EQUAL(plr_verify_file(e.s, e.trust, f1->path, &m), ST_OK);
+    CU_ASSERT(m.period_start >= since);
+    /* the same window again: nothing new */
+    memset(&fs, 0, sizeof(fs));
+    CU_ASSERT_EQUAL(plr_export(e.s, e.sg, e.out, &o, &sum), ST_OK);
+    CU_ASSERT_EQUAL(sum.files, 0);
+    CU_ASSERT_EQUAL(count_files(e.journal, PLR_JOURNAL_PREFIX), 0);
+    /* --since with --again is refused */
+    memset(id, 0x55, sizeof(id));
+    o.again = id;
+    CU_ASSERT_EQUAL(plr_export(e.s, e.sg, e.out, &o, &sum), ST_E_INVAL);
+    o.again = NULL;
+    /* without --since: the three older results, in one more report of OID1 */
+    CU_ASSERT_EQUAL(do_export(&e, NULL, NULL, &fs, &sum, PLR_STOP_NONE), ST_OK);
+    CU_ASSERT_EQUAL(sum.files, 1);
+    f1 = file_for(&fs, OID1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f1);
+    CU_ASSERT_EQUAL(f1->counts.entries, 3);
+    CU_ASSERT_EQUAL(f1->counts.installed, 3);
+    CU_ASSERT_EQUAL(plr_verify_file(e.s, e.trust, f1->path, &m), ST_OK);
+    CU_ASSERT(m.period_end < since);
+    CU_ASSERT_EQUAL(count_files(e.out, NULL), 3);
+    /* every result in exactly one report */
+    {
+        sqlite3_stmt *q = NULL;
+        CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(raw,
+                                                 "SELECT (SELECT count(*) FROM result), "
+                                                 "count(*), count(DISTINCT result_id) "
+                                                 "FROM report_entry",
+                                                 -1, &q, NULL),
+                              SQLITE_OK);
+        CU_ASSERT_EQUAL_FATAL(sqlite3_step(q), SQLITE_ROW);
+        CU_ASSERT_EQUAL(sqlite3_column_int(q, 0), N1 + 3);
+        CU_ASSERT_EQUAL(sqlite3_column_int(q, 1), N1 + 3);
+        CU_ASSERT_EQUAL(sqlite3_column_int(q, 2), N1 + 3);
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(raw);
+    CU_ASSERT_EQUAL(store_audit_verify(e.s, NULL, NULL), ST_OK);
+    env_done(&e);
+}
+
 static void test_audit_edit(void) {
     env_t e;
     files_t fs;
@@ -655,6 +736,7 @@ void test_plr_register(void) {
         {"kill at journal/claim/temp/rename: next export recovers", test_crash_points},
         {"recovery respects --smdpf; --again of a pending report", test_recovery_filters},
         {"unverifiable BF37 withheld; bad installed PIR refused", test_withheld_and_unverified},
+        {"--since: a window now, the rest later, each result once", test_since},
         {"edited audit row detected", test_audit_edit},
     };
     TU_ADD_SUITE("plr", tests);

@@ -800,6 +800,549 @@ static void test_euicc_data(void) {
     db_done(&d);
 }
 
+/* ---- schema v2: upgrade, key states, listing, inventory, status queries ---- */
+
+static void put_euicc(store_t *s, unsigned n, uint32_t n_keys) {
+    store_euicc_new_t e;
+    store_otk_t k;
+
+    memset(&e, 0, sizeof(e));
+    make_eid(e.eid, n);
+    e.cert_euicc = (const uint8_t *)"euicc-cert";
+    e.cert_euicc_len = 10;
+    e.cert_eum = (const uint8_t *)"eum-cert";
+    e.cert_eum_len = 8;
+    e.batch = "lot-7";
+    CU_ASSERT_EQUAL(store_euicc_put(s, &e), ST_OK);
+    for (uint32_t i = 1; i <= n_keys; i++) {
+        memset(&k, 0, sizeof(k));
+        k.key_index = i;
+        memset(k.otpk, (int)(n * 16 + i), sizeof(k.otpk));
+        memset(k.sig, 0x5A, sizeof(k.sig));
+        CU_ASSERT_EQUAL(store_otk_put(s, e.eid, &k), ST_OK);
+    }
+}
+
+static store_otk_state_t key_state(store_t *s, unsigned n, uint32_t key_index) {
+    uint8_t eid[STORE_EID_LEN];
+    store_otk_t k;
+    make_eid(eid, n);
+    CU_ASSERT_EQUAL(store_otk_get(s, eid, key_index, &k), ST_OK);
+    return k.state;
+}
+
+/* The plan of a cached statement (after it ran once), steps joined by "; ". */
+static void plan_of(store_t *s, stmt_id_t id, char *plan, size_t cap) {
+    sqlite3_stmt *q = NULL;
+    char *sql = NULL;
+
+    plan[0] = '\0';
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s->stmt[id]);
+    CU_ASSERT_FATAL(asprintf(&sql, "EXPLAIN QUERY PLAN %s", sqlite3_sql(s->stmt[id])) > 0);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        size_t n = strlen(plan);
+        snprintf(plan + n, cap - n, "%s; ", (const char *)sqlite3_column_text(q, 3));
+    }
+    sqlite3_finalize(q);
+    free(sql);
+}
+
+/* A database written by the schema-1 code path is upgraded in place: rows kept, key states
+ * kept, 'requested' possible afterwards, the new indexes there, the audit chain intact. */
+static void test_migration_v1_v2(void) {
+    char *dir = tu_tmpdir("store-v1v2"), *path = NULL;
+    store_t *s = NULL, *ro = NULL;
+    store_change_t ch = STORE_CHANGE_INIT;
+    store_euicc_t *eu = NULL;
+    uint8_t eid[STORE_EID_LEN], rid[STORE_ID_LEN];
+    int64_t failed;
+    int v = 0;
+    char sql[256];
+    sqlite3 *raw;
+
+    CU_ASSERT_FATAL(dir && asprintf(&path, "%s/station.db", dir) > 0);
+    CU_ASSERT_EQUAL_FATAL(store_open_version(path, 1, &s), ST_OK);
+    CU_ASSERT_EQUAL(store_user_version(s, &v), ST_OK);
+    CU_ASSERT_EQUAL(v, 1);
+    /* eUICC 1: key 1 unused, key 2 bound (a BPP), key 3 consumed; eUICC 2: all keys deleted */
+    put_euicc(s, 1, 3);
+    put_euicc(s, 2, 2);
+    add_one(s, 0xB1, "2.999.10", 1, 2);
+    failed = add_one(s, 0xB2, "2.999.10", 1, 3);
+    ch.reader = "r1";
+    ch.actor = "engine";
+    CU_ASSERT_EQUAL(store_bpp_transition(s, failed, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                    ST_OK);
+    ch.error = "card pulled";
+    CU_ASSERT_EQUAL(store_bpp_transition(s, failed, STORE_BPP_LOADING, STORE_BPP_FAILED, &ch),
+                    ST_OK);
+    make_eid(eid, 1);
+    CU_ASSERT_EQUAL(store_otk_set_state(s, eid, 3, STORE_OTK_CONSUMED), ST_OK);
+    make_eid(eid, 2);
+    CU_ASSERT_EQUAL(store_otk_delete_all(s, eid, NULL), ST_OK);
+    CU_ASSERT_EQUAL(store_audit_append(s, "alice", "import", "bundle:1", NULL, "ok", NULL), ST_OK);
+    /* schema 1 knows no 'requested' */
+    CU_ASSERT_NOT_EQUAL(sqlite3_exec(store_db(s),
+                                     "UPDATE one_time_key SET state = 'requested' "
+                                     "WHERE key_index = 1",
+                                     NULL, NULL, NULL),
+                        SQLITE_OK);
+    store_close(s);
+    s = NULL;
+
+    /* a read-only handle of this station refuses the old schema (status says: migrate) */
+    CU_ASSERT_EQUAL(store_open(path, STORE_OPEN_READONLY, &ro), ST_E_DB_VERSION);
+    CU_ASSERT_PTR_NULL(ro);
+
+    /* the upgrade */
+    CU_ASSERT_EQUAL_FATAL(store_open(path, 0, &s), ST_OK);
+    CU_ASSERT_EQUAL(store_user_version(s, &v), ST_OK);
+    CU_ASSERT_EQUAL(v, 2);
+    CU_ASSERT_EQUAL(store_check(s), ST_OK);
+    CU_ASSERT_EQUAL(store_audit_verify(s, NULL, NULL), ST_OK);
+    raw = raw_open(path);
+    CU_ASSERT_EQUAL(raw_int(raw, "SELECT count(*) FROM one_time_key"), 5);
+    CU_ASSERT_EQUAL(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                                 "'one_time_key_v2'"),
+                    0);
+    CU_ASSERT_EQUAL(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                                 "('otk_one_requested', 'bpp_failures') AND type = 'index'"),
+                    2);
+    CU_ASSERT_EQUAL(raw_int(raw, "SELECT count(*) FROM pragma_table_info('one_time_key') "
+                                 "WHERE name IN ('request_id', 'requested_at')"),
+                    2);
+    sqlite3_close(raw);
+    CU_ASSERT_EQUAL(key_state(s, 1, 1), STORE_OTK_UNUSED);
+    CU_ASSERT_EQUAL(key_state(s, 1, 2), STORE_OTK_BOUND);
+    CU_ASSERT_EQUAL(key_state(s, 1, 3), STORE_OTK_CONSUMED);
+    CU_ASSERT_EQUAL(key_state(s, 2, 1), STORE_OTK_DELETED);
+    make_eid(eid, 1);
+    CU_ASSERT_EQUAL(store_euicc_get(s, eid, &eu), ST_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(eu);
+    CU_ASSERT_EQUAL(eu->n_keys, 3);
+    CU_ASSERT_EQUAL(eu->keys[0].otpk[0], 17); /* n * 16 + i */
+    CU_ASSERT_EQUAL(eu->keys[0].requested_at, 0);
+    store_euicc_free(eu);
+    /* the new state works on the upgraded data, the old rows still move */
+    memset(rid, 0xC1, sizeof(rid));
+    CU_ASSERT_EQUAL(store_otk_request(s, eid, 1, rid, false), ST_OK);
+    CU_ASSERT_EQUAL(key_state(s, 1, 1), STORE_OTK_REQUESTED);
+    ch = (store_change_t)STORE_CHANGE_INIT;
+    ch.error = "given up";
+    CU_ASSERT_EQUAL(store_bpp_transition(s, failed, STORE_BPP_FAILED, STORE_BPP_DEAD, &ch), ST_OK);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM bpp WHERE state = 'dead'");
+    CU_ASSERT_EQUAL(raw_int(store_db(s), sql), 1);
+    CU_ASSERT_EQUAL(store_check(s), ST_OK);
+    store_close(s);
+    s = NULL;
+    /* reopening changes nothing; read-only opens now */
+    CU_ASSERT_EQUAL_FATAL(store_open(path, STORE_OPEN_READONLY, &ro), ST_OK);
+    CU_ASSERT_EQUAL(key_state(ro, 1, 1), STORE_OTK_REQUESTED);
+    store_close(ro);
+    CU_ASSERT_EQUAL(store_open_version(path, 3, &s), ST_E_INVAL);
+    tu_rmrf(dir);
+    free(dir);
+    free(path);
+}
+
+/* requested: unused -> requested -> bound by an imported BPP; one requested key per eUICC;
+ * compare-and-set; release; delete_all takes requested keys too. */
+static void test_key_requested(void) {
+    db_t d;
+    uint8_t eid[STORE_EID_LEN], r1[STORE_ID_LEN], r2[STORE_ID_LEN];
+    store_otk_t k;
+    int64_t at;
+    uint32_t n = 0;
+
+    db_open(&d, "store-requested");
+    put_euicc(d.s, 1, 3);
+    make_eid(eid, 1);
+    memset(r1, 0x01, sizeof(r1));
+    memset(r2, 0x02, sizeof(r2));
+    CU_ASSERT_EQUAL(store_otk_request(d.s, eid, 1, r1, false), ST_OK);
+    CU_ASSERT_EQUAL(store_otk_get(d.s, eid, 1, &k), ST_OK);
+    CU_ASSERT_EQUAL(k.state, STORE_OTK_REQUESTED);
+    CU_ASSERT_EQUAL(memcmp(k.request_id, r1, STORE_ID_LEN), 0);
+    CU_ASSERT(k.requested_at > 0);
+    at = k.requested_at;
+    CU_ASSERT_STRING_EQUAL(store_otk_state_name(STORE_OTK_REQUESTED), "requested");
+    /* never a second key of the eUICC; never the same key twice without resend */
+    CU_ASSERT_EQUAL(store_otk_request(d.s, eid, 2, r2, false), ST_E_CONFLICT);
+    CU_ASSERT_EQUAL(key_state(d.s, 1, 2), STORE_OTK_UNUSED);
+    CU_ASSERT_EQUAL(store_otk_request(d.s, eid, 1, r2, false), ST_E_STATE);
+    CU_ASSERT_EQUAL(store_otk_request(d.s, eid, 2, r2, true), ST_E_STATE); /* not requested */
+    CU_ASSERT_EQUAL(store_otk_request(d.s, eid, 9, r2, false), ST_E_NOENT);
+    /* a re-send names the new request, keeps the first time */
+    CU_ASSERT_EQUAL(store_otk_request(d.s, eid, 1, r2, true), ST_OK);
+    CU_ASSERT_EQUAL(store_otk_get(d.s, eid, 1, &k), ST_OK);
+    CU_ASSERT_EQUAL(memcmp(k.request_id, r2, STORE_ID_LEN), 0);
+    CU_ASSERT_EQUAL(k.requested_at, at);
+    /* release only by the request that holds it */
+    CU_ASSERT_EQUAL(store_otk_release(d.s, eid, 1, r1), ST_E_STATE);
+    CU_ASSERT_EQUAL(store_otk_release(d.s, eid, 1, r2), ST_OK);
+    CU_ASSERT_EQUAL(store_otk_get(d.s, eid, 1, &k), ST_OK);
+    CU_ASSERT_EQUAL(k.state, STORE_OTK_UNUSED);
+    CU_ASSERT_EQUAL(k.requested_at, 0);
+    CU_ASSERT_EQUAL(store_otk_request(d.s, eid, 2, r1, false), ST_OK);
+    /* the raw setter cannot make a key requested (it would have no request) */
+    CU_ASSERT_EQUAL(store_otk_set_state(d.s, eid, 3, STORE_OTK_REQUESTED), ST_E_INVAL);
+    /* the schema holds it too */
+    CU_ASSERT_NOT_EQUAL(sqlite3_exec(store_db(d.s),
+                                     "UPDATE one_time_key SET state = 'requested', "
+                                     "request_id = NULL WHERE key_index = 3",
+                                     NULL, NULL, NULL),
+                        SQLITE_OK);
+    /* a BPP for the requested key binds it */
+    add_one(d.s, 0xC1, "2.999.10", 1, 2);
+    CU_ASSERT_EQUAL(store_otk_get(d.s, eid, 2, &k), ST_OK);
+    CU_ASSERT_EQUAL(k.state, STORE_OTK_BOUND);
+    CU_ASSERT_EQUAL(memcmp(k.request_id, r1, STORE_ID_LEN), 0); /* history kept */
+    /* another key requested, then DeleteOneTimeKeys */
+    CU_ASSERT_EQUAL(store_otk_request(d.s, eid, 1, r2, false), ST_OK);
+    CU_ASSERT_EQUAL(store_otk_delete_all(d.s, eid, &n), ST_OK);
+    CU_ASSERT_EQUAL(n, 3); /* requested 1, bound 2, unused 3 */
+    CU_ASSERT_EQUAL(key_state(d.s, 1, 1), STORE_OTK_DELETED);
+    CU_ASSERT_EQUAL(store_check(d.s), ST_OK);
+    db_done(&d);
+}
+
+typedef struct {
+    store_euicc_info_t v[16];
+    size_t n;
+    size_t stop_after; /* 0: never */
+} listed_t;
+
+static st_t collect_euicc(void *ud, const store_euicc_info_t *e) {
+    listed_t *l = ud;
+    if (l->n < 16)
+        l->v[l->n++] = *e;
+    return l->stop_after && l->n >= l->stop_after ? ST_E_CANCELLED : ST_OK;
+}
+
+static unsigned eid_n(const store_euicc_info_t *e) {
+    return (unsigned)e->eid[14] << 8 | e->eid[15];
+}
+
+/*
+ * eUICCs 1..6:
+ *   1  keys 1,2 unused                         -> unrequested
+ *   2  key 1 requested, key 2 unused           -> requested
+ *   3  key 1 bound (pending BPP, type "test")  -> with a BPP
+ *   4  key 1 consumed (installed)              -> with a BPP
+ *   5  keys deleted                            -> no usable key
+ *   6  no keys, a BPP held for it (type "test")-> with a BPP (no key says so)
+ */
+static void listing_db(db_t *d) {
+    store_change_t ch = STORE_CHANGE_INIT;
+    uint8_t eid[STORE_EID_LEN], rid[STORE_ID_LEN];
+    int64_t id;
+
+    db_open(d, "store-listing");
+    for (unsigned n = 1; n <= 6; n++)
+        put_euicc(d->s, n, n == 6 ? 0 : 2);
+    memset(rid, 0x77, sizeof(rid));
+    make_eid(eid, 2);
+    CU_ASSERT_EQUAL(store_otk_request(d->s, eid, 1, rid, false), ST_OK);
+    add_one(d->s, 0xD3, "2.999.10", 3, 1);
+    id = add_one(d->s, 0xD4, "2.999.10", 4, 1);
+    ch.reader = "r1";
+    CU_ASSERT_EQUAL(store_bpp_transition(d->s, id, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                    ST_OK);
+    ch.pir = dummy_pir;
+    ch.pir_len = sizeof(dummy_pir);
+    CU_ASSERT_EQUAL(store_bpp_transition(d->s, id, STORE_BPP_LOADING, STORE_BPP_INSTALLED, &ch),
+                    ST_OK);
+    make_eid(eid, 5);
+    CU_ASSERT_EQUAL(store_otk_delete_all(d->s, eid, NULL), ST_OK);
+    add_one(d->s, 0xD6, "2.999.10", 6, 1);
+}
+
+static void test_euicc_listing(void) {
+    db_t d;
+    store_euicc_filter_t f;
+    store_inventory_t inv;
+    listed_t l;
+    uint8_t list[4][STORE_EID_LEN];
+    char plan[512];
+
+    listing_db(&d);
+    /* every eUICC, ascending, classified */
+    memset(&l, 0, sizeof(l));
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, NULL, collect_euicc, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 6);
+    for (unsigned i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL(eid_n(&l.v[i]), i + 1);
+    CU_ASSERT_EQUAL(l.v[0].first_unused, 1);
+    CU_ASSERT_EQUAL(l.v[0].first_requested, -1);
+    CU_ASSERT_EQUAL(l.v[0].keys[STORE_OTK_UNUSED], 2);
+    CU_ASSERT_FALSE(l.v[0].has_bpp);
+    CU_ASSERT_STRING_EQUAL(l.v[0].batch, "lot-7");
+    CU_ASSERT_EQUAL(l.v[1].first_requested, 1);
+    CU_ASSERT_EQUAL(l.v[1].first_unused, 2);
+    CU_ASSERT_EQUAL(l.v[1].keys[STORE_OTK_REQUESTED], 1);
+    CU_ASSERT(l.v[2].has_bpp);
+    CU_ASSERT_EQUAL(l.v[2].keys[STORE_OTK_BOUND], 1);
+    CU_ASSERT_EQUAL(l.v[2].n_bpps, 1);
+    CU_ASSERT(l.v[3].has_bpp);
+    CU_ASSERT_EQUAL(l.v[3].keys[STORE_OTK_CONSUMED], 1);
+    CU_ASSERT_FALSE(l.v[4].has_bpp);
+    CU_ASSERT_EQUAL(l.v[4].keys[STORE_OTK_DELETED], 2);
+    CU_ASSERT_EQUAL(l.v[4].first_unused, -1);
+    CU_ASSERT(l.v[5].has_bpp); /* a held BPP, no key */
+    CU_ASSERT_EQUAL(l.v[5].n_keys, 0);
+
+    /* "has an unused key and no BPP yet" (and no request), and with outstanding requests */
+    memset(&f, 0, sizeof(f));
+    f.want = STORE_EUICC_UNREQUESTED;
+    memset(&l, 0, sizeof(l));
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, &f, collect_euicc, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 1);
+    CU_ASSERT_EQUAL(eid_n(&l.v[0]), 1);
+    f.want = STORE_EUICC_REQUESTABLE;
+    memset(&l, 0, sizeof(l));
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, &f, collect_euicc, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 2);
+    CU_ASSERT_EQUAL(eid_n(&l.v[1]), 2);
+
+    /* a range; a limit */
+    memset(&f, 0, sizeof(f));
+    f.has_range = true;
+    make_eid(f.from, 2);
+    make_eid(f.to, 4);
+    memset(&l, 0, sizeof(l));
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, &f, collect_euicc, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 3);
+    CU_ASSERT_EQUAL(eid_n(&l.v[0]), 2);
+    CU_ASSERT_EQUAL(eid_n(&l.v[2]), 4);
+    plan_of(d.s, STMT_EUICC_EACH, plan, sizeof(plan));
+    if (!strstr(plan, "SEARCH e USING") || strstr(plan, "TEMP B-TREE"))
+        fprintf(stderr, "\nplan: %s\n", plan);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plan, "SEARCH e USING")); /* the EID index, no scan */
+    CU_ASSERT_PTR_NULL(strstr(plan, "TEMP B-TREE"));        /* no sort */
+    f.limit = 2;
+    memset(&l, 0, sizeof(l));
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, &f, collect_euicc, &l), ST_OK);
+    CU_ASSERT_EQUAL(l.n, 2);
+    f.has_range = true;
+    make_eid(f.from, 5);
+    make_eid(f.to, 1);
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, &f, collect_euicc, &l), ST_E_INVAL);
+
+    /* a list: any order, duplicates once, unknown EIDs absent, intersected with the range */
+    memset(&f, 0, sizeof(f));
+    make_eid(list[0], 5);
+    make_eid(list[1], 99);
+    make_eid(list[2], 1);
+    make_eid(list[3], 5);
+    f.eids = (const uint8_t(*)[STORE_EID_LEN])list;
+    f.n_eids = 4;
+    memset(&l, 0, sizeof(l));
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, &f, collect_euicc, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 2);
+    CU_ASSERT_EQUAL(eid_n(&l.v[0]), 1);
+    CU_ASSERT_EQUAL(eid_n(&l.v[1]), 5);
+    f.has_range = true;
+    make_eid(f.from, 2);
+    make_eid(f.to, 9);
+    memset(&l, 0, sizeof(l));
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, &f, collect_euicc, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 1);
+    CU_ASSERT_EQUAL(eid_n(&l.v[0]), 5);
+
+    /* profile type (known once a BPP names the eUICC) */
+    memset(&f, 0, sizeof(f));
+    f.profile_type = "test";
+    memset(&l, 0, sizeof(l));
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, &f, collect_euicc, &l), ST_OK);
+    CU_ASSERT_EQUAL(l.n, 3); /* 3, 4, 6 */
+    f.profile_type = "other";
+    memset(&l, 0, sizeof(l));
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, &f, collect_euicc, &l), ST_OK);
+    CU_ASSERT_EQUAL(l.n, 0);
+
+    /* a callback's status stops the walk and comes back */
+    memset(&l, 0, sizeof(l));
+    l.stop_after = 2;
+    CU_ASSERT_EQUAL(store_euicc_each(d.s, NULL, collect_euicc, &l), ST_E_CANCELLED);
+    CU_ASSERT_EQUAL(l.n, 2);
+
+    /* inventory: every eUICC in exactly one group */
+    CU_ASSERT_EQUAL(store_inventory(d.s, &inv), ST_OK);
+    CU_ASSERT_EQUAL(inv.euiccs, 6);
+    CU_ASSERT_EQUAL(inv.euiccs_with_bpp, 3);
+    CU_ASSERT_EQUAL(inv.euiccs_requested, 1);
+    CU_ASSERT_EQUAL(inv.euiccs_unrequested, 1);
+    CU_ASSERT_EQUAL(inv.euiccs_no_key, 1);
+    CU_ASSERT_EQUAL(inv.keys, 10);
+    CU_ASSERT_EQUAL(inv.keys_by_state[STORE_OTK_UNUSED], 5); /* 1:2, 2:1, 3:1, 4:1 */
+    CU_ASSERT_EQUAL(inv.keys_by_state[STORE_OTK_REQUESTED], 1);
+    CU_ASSERT_EQUAL(inv.keys_by_state[STORE_OTK_BOUND], 1);
+    CU_ASSERT_EQUAL(inv.keys_by_state[STORE_OTK_CONSUMED], 1);
+    CU_ASSERT_EQUAL(inv.keys_by_state[STORE_OTK_DELETED], 2);
+    db_done(&d);
+}
+
+/* The last failed/dead BPPs with their reason and reader; attempts per reader. */
+static void test_failures_and_readers(void) {
+    db_t d;
+    store_change_t ch = STORE_CHANGE_INIT;
+    store_failure_list_t fl = {NULL, 0};
+    store_reader_list_t rl = {NULL, 0};
+    int64_t id[5];
+    char plan[512];
+
+    db_open(&d, "store-failures");
+    for (unsigned i = 0; i < 5; i++)
+        id[i] = add_one(d.s, (uint8_t)(0xE0 + i), "2.999.10", 10 + i, 1);
+    CU_ASSERT_EQUAL(store_bpp_failures(d.s, 10, &fl), ST_OK);
+    CU_ASSERT_EQUAL(fl.n, 0);
+    /* 0: installed on r1; 1: failed on r2 (code 7); 2: failed on r1 then dead;
+     * 3: interrupted on r2, back to pending; 4: pending */
+    ch.reader = "r1";
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[0], STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                    ST_OK);
+    ch.pir = dummy_pir;
+    ch.pir_len = sizeof(dummy_pir);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[0], STORE_BPP_LOADING, STORE_BPP_INSTALLED, &ch),
+                    ST_OK);
+    ch = (store_change_t)STORE_CHANGE_INIT;
+    ch.reader = "r2";
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[1], STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                    ST_OK);
+    ch.error = "card mute";
+    ch.fpa_error_code = 7;
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[1], STORE_BPP_LOADING, STORE_BPP_FAILED, &ch),
+                    ST_OK);
+    ch = (store_change_t)STORE_CHANGE_INIT;
+    ch.reader = "r1";
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[2], STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                    ST_OK);
+    ch.error = "euicc error";
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[2], STORE_BPP_LOADING, STORE_BPP_FAILED, &ch),
+                    ST_OK);
+    ch = (store_change_t)STORE_CHANGE_INIT;
+    ch.error = "retries exhausted";
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[2], STORE_BPP_FAILED, STORE_BPP_DEAD, &ch), ST_OK);
+    ch = (store_change_t)STORE_CHANGE_INIT;
+    ch.reader = "r2";
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[3], STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                    ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[3], STORE_BPP_LOADING, STORE_BPP_PENDING, &ch),
+                    ST_OK);
+    /* the dead one is the newer (same second: the higher id breaks the tie) */
+    CU_ASSERT_EQUAL(sqlite3_exec(store_db(d.s),
+                                 "UPDATE bpp SET updated_at = updated_at - 60 "
+                                 "WHERE state = 'failed'",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    CU_ASSERT_EQUAL(store_bpp_failures(d.s, 10, &fl), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(fl.n, 2);
+    CU_ASSERT_EQUAL(fl.v[0].bpp.id, id[2]);
+    CU_ASSERT_EQUAL(fl.v[0].bpp.state, STORE_BPP_DEAD);
+    CU_ASSERT_STRING_EQUAL(fl.v[0].bpp.last_error, "retries exhausted");
+    CU_ASSERT_STRING_EQUAL(fl.v[0].reader, "r1");
+    CU_ASSERT_EQUAL(fl.v[0].fpa_error_code, -1);
+    CU_ASSERT_EQUAL(fl.v[1].bpp.id, id[1]);
+    CU_ASSERT_EQUAL(fl.v[1].bpp.state, STORE_BPP_FAILED);
+    CU_ASSERT_STRING_EQUAL(fl.v[1].bpp.last_error, "card mute");
+    CU_ASSERT_STRING_EQUAL(fl.v[1].reader, "r2");
+    CU_ASSERT_EQUAL(fl.v[1].fpa_error_code, 7);
+    CU_ASSERT_EQUAL(store_bpp_failures(d.s, 1, &fl), ST_OK);
+    CU_ASSERT_EQUAL(fl.n, 1);
+    store_failure_list_free(&fl);
+    plan_of(d.s, STMT_BPP_FAILURES, plan, sizeof(plan));
+    if (!strstr(plan, "bpp_failures"))
+        fprintf(stderr, "\nplan: %s\n", plan);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plan, "USING INDEX bpp_failures"));
+
+    CU_ASSERT_EQUAL(store_reader_stats(d.s, &rl), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(rl.n, 2);
+    CU_ASSERT_STRING_EQUAL(rl.v[0].reader, "r1");
+    CU_ASSERT_EQUAL(rl.v[0].attempts, 2);
+    CU_ASSERT_EQUAL(rl.v[0].installed, 1);
+    CU_ASSERT_EQUAL(rl.v[0].failed, 1);
+    CU_ASSERT_EQUAL(rl.v[0].interrupted, 0);
+    CU_ASSERT_STRING_EQUAL(rl.v[1].reader, "r2");
+    CU_ASSERT_EQUAL(rl.v[1].attempts, 2);
+    CU_ASSERT_EQUAL(rl.v[1].installed, 0);
+    CU_ASSERT_EQUAL(rl.v[1].failed, 1);
+    CU_ASSERT_EQUAL(rl.v[1].interrupted, 1);
+    store_reader_list_free(&rl);
+    store_reader_list_free(NULL);
+    store_failure_list_free(NULL);
+    db_done(&d);
+}
+
+/* report --since: only results in [since, now] are claimed; the others stay for a later
+ * report; every result ends up in exactly one report. */
+static void test_report_since(void) {
+    db_t d;
+    store_change_t ch = STORE_CHANGE_INIT;
+    store_report_t rep;
+    results_t r;
+    uint8_t rid[STORE_ID_LEN];
+    int64_t id[4], now = store_now();
+    uint64_t n = 0;
+    char sql[160];
+
+    db_open(&d, "store-since");
+    for (unsigned i = 0; i < 4; i++) {
+        id[i] = add_one(d.s, (uint8_t)(0xF0 + i), "2.999.10", 20 + i, 1);
+        ch = (store_change_t)STORE_CHANGE_INIT;
+        ch.reader = "r1";
+        CU_ASSERT_EQUAL(store_bpp_transition(d.s, id[i], STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                        ST_OK);
+        ch.pir = dummy_pir;
+        ch.pir_len = sizeof(dummy_pir);
+        CU_ASSERT_EQUAL(
+            store_bpp_transition(d.s, id[i], STORE_BPP_LOADING, STORE_BPP_INSTALLED, &ch), ST_OK);
+    }
+    /* result times: 0 two days ago, 1 one hour ago, 2 now, 3 in the future (clock skew) */
+    snprintf(sql, sizeof(sql), "UPDATE result SET at = %lld WHERE bpp_id = %lld",
+             (long long)(now - 172800), (long long)id[0]);
+    CU_ASSERT_EQUAL(sqlite3_exec(store_db(d.s), sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "UPDATE result SET at = %lld WHERE bpp_id = %lld",
+             (long long)(now - 3600), (long long)id[1]);
+    CU_ASSERT_EQUAL(sqlite3_exec(store_db(d.s), sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "UPDATE result SET at = %lld WHERE bpp_id = %lld",
+             (long long)(now + 86400), (long long)id[3]);
+    CU_ASSERT_EQUAL(sqlite3_exec(store_db(d.s), sql, NULL, NULL, NULL), SQLITE_OK);
+
+    /* nothing since tomorrow */
+    memset(rid, 0x31, sizeof(rid));
+    CU_ASSERT_EQUAL(store_report_create_since(d.s, rid, "2.999.10", "s0.ifppl", now + 3600, &rep),
+                    ST_E_NOENT);
+    CU_ASSERT_EQUAL(store_report_get(d.s, rid, &rep), ST_E_NOENT);
+    /* since one day ago: results 1 and 2 (exactly at the bound counts) */
+    memset(rid, 0x32, sizeof(rid));
+    CU_ASSERT_EQUAL(store_report_create_since(d.s, rid, "2.999.10", "s1.ifppl", now - 3600, &rep),
+                    ST_OK);
+    CU_ASSERT_EQUAL(rep.n_entries, 2);
+    memset(&r, 0, sizeof(r));
+    CU_ASSERT_EQUAL(store_report_results(d.s, rep.rowid, collect_result, &r), ST_OK);
+    CU_ASSERT_EQUAL(r.n, 2);
+    CU_ASSERT_EQUAL(r.last.bpp_id, id[2]);
+    CU_ASSERT_EQUAL(store_results_unreported_count(d.s, "2.999.10", &n), ST_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    /* the same window again: nothing left in it */
+    memset(rid, 0x33, sizeof(rid));
+    CU_ASSERT_EQUAL(store_report_create_since(d.s, rid, "2.999.10", "s2.ifppl", now - 3600, &rep),
+                    ST_E_NOENT);
+    /* without a window: the old one and the future one */
+    memset(rid, 0x34, sizeof(rid));
+    CU_ASSERT_EQUAL(store_report_create(d.s, rid, "2.999.10", "all.ifppl", &rep), ST_OK);
+    CU_ASSERT_EQUAL(rep.n_entries, 2);
+    CU_ASSERT_EQUAL(store_results_unreported_count(d.s, "2.999.10", &n), ST_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    /* each result in exactly one report */
+    CU_ASSERT_EQUAL(raw_int(store_db(d.s), "SELECT count(*) FROM report_entry"), 4);
+    CU_ASSERT_EQUAL(raw_int(store_db(d.s), "SELECT count(DISTINCT result_id) FROM report_entry"),
+                    4);
+    CU_ASSERT_EQUAL(store_check(d.s), ST_OK);
+    db_done(&d);
+}
+
 /* ---- audit ---- */
 
 static void audit_db(db_t *d, const char *tag) {
@@ -907,6 +1450,11 @@ void test_store_register(void) {
         {"pending BPPs for an EID; loading list; plan", test_pending_query},
         {"results and reports", test_results_and_reports},
         {"eUICC data and one-time keys", test_euicc_data},
+        {"schema v1 -> v2 upgrade of a v1 database", test_migration_v1_v2},
+        {"one-time key requested: CAS, one per eUICC, release, bind", test_key_requested},
+        {"eUICC listing filters; inventory counts", test_euicc_listing},
+        {"last failed/dead BPPs; attempts per reader", test_failures_and_readers},
+        {"report claim since a time; each result once", test_report_since},
         {"audit chain append/verify, append-only", test_audit_chain},
         {"audit chain detects edit/delete/swap/forgery", test_audit_tamper},
     };
