@@ -459,6 +459,8 @@ int cmd_status(const global_opts_t *g, int argc, char **argv) {
         goto out;
     st = status_collect(s, &sts);
     if (st == ST_OK)
+        st = status_collect_shifts(s, cfg->station.shift_start, cfg->station.shift_hours, &sts);
+    if (st == ST_OK)
         st = status_render(&sts, json, &out);
     if (st != ST_OK) {
         fprintf(stderr, "status: %s\n", st_str(st));

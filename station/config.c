@@ -207,6 +207,22 @@ static bool k_pin_file(parse_t *p, const char *v) {
     return set_path(p, &p->cfg->station.operator_pin_file, v);
 }
 
+static bool k_shift_hours(parse_t *p, const char *v) {
+    unsigned long n;
+    if (!parse_uint(p, v, 1, 24, &n))
+        return false;
+    p->cfg->station.shift_hours = (int)n;
+    return true;
+}
+
+static bool k_shift_start(parse_t *p, const char *v) {
+    unsigned long n;
+    if (!parse_uint(p, v, 0, 23, &n))
+        return false;
+    p->cfg->station.shift_start = (int)n;
+    return true;
+}
+
 static bool k_busy_timeout(parse_t *p, const char *v) {
     unsigned long n;
     if (!parse_uint(p, v, 0, 600000, &n))
@@ -348,6 +364,8 @@ static const cfg_key_t cfg_keys[] = {
     {"station", "id", false, k_station_id},
     {"station", "state_dir", false, k_state_dir},
     {"station", "operator_pin_file", false, k_pin_file},
+    {"station", "shift_hours", false, k_shift_hours},
+    {"station", "shift_start", false, k_shift_start},
     {"store", "busy_timeout_ms", false, k_busy_timeout},
     {"trust", "ci", true, k_ci},
     {"smdpf", "allowed", true, k_allowed},
@@ -481,6 +499,8 @@ static st_t set_defaults(config_t *cfg) {
     if (gethostname(host, sizeof(host) - 1) != 0 || !valid_id(host))
         snprintf(host, sizeof(host), "ifpp-station");
     cfg->store.busy_timeout_ms = 5000;
+    cfg->station.shift_hours = 8;
+    cfg->station.shift_start = 6;
     cfg->card.block_size = 120;
     cfg->card.apdu_timeout_ms = 30000;
     cfg->readers.max = CONFIG_MAX_READERS;

@@ -12,6 +12,9 @@
  *                               host name (or "ifpp-station")
  *   state_dir = /var/lib/ifpp-station     database, lock, APDU logs (--state-dir overrides)
  *   operator_pin_file = pins    operator PINs for the console; default none (no login)
+ *   shift_hours = 8             1..24: length of a production shift (status: yield per shift)
+ *   shift_start = 6             0..23: UTC hour at which a shift starts (shifts tile the day
+ *                               from there)
  *
  *   [store]
  *   busy_timeout_ms = 5000      0..600000: wait for another process's database lock
@@ -89,6 +92,8 @@ typedef struct {
         char *id;
         char *state_dir;
         char *operator_pin_file;
+        int shift_hours;
+        int shift_start;
     } station;
     struct {
         int busy_timeout_ms;

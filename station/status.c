@@ -37,6 +37,7 @@ void status_free(status_t *st) {
     store_loading_list_free(&st->loading);
     store_failure_list_free(&st->errors);
     store_reader_list_free(&st->readers);
+    store_shift_list_free(&st->shifts);
     memset(st, 0, sizeof(*st));
 }
 
@@ -138,6 +139,34 @@ static st_t render_json_inventory(const status_t *s, buf_t *out) {
     return st;
 }
 
+st_t status_collect_shifts(store_t *s, int start_hour, int hours, status_t *out) {
+    if (!s || !out || hours < 1 || hours > 24 || start_hour < 0 || start_hour > 23)
+        return ST_E_INVAL;
+    out->shift_hours = hours;
+    /* shifts tile the time line from start_hour UTC on 1970-01-01, so with a divisor of 24
+     * hours they start at the same hours every day */
+    return store_shift_stats(s, (int64_t)start_hour * 3600, (int64_t)hours * 3600, STATUS_SHIFTS,
+                             &out->shifts);
+}
+
+static st_t render_json_shifts(const status_t *s, buf_t *out) {
+    st_t st = app(out, ",\"shifts\":[");
+
+    for (size_t i = 0; st == ST_OK && i < s->shifts.n; i++) {
+        const store_shift_stats_t *r = &s->shifts.v[i];
+        st = app(out,
+                 "%s{\"start\":%" PRId64 ",\"hours\":%d,\"attempts\":%" PRIu64
+                 ",\"installed\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"interrupted\":%" PRIu64,
+                 i ? "," : "", r->start, s->shift_hours, r->attempts, r->installed, r->failed,
+                 r->interrupted);
+        if (st == ST_OK)
+            st = app_json_yield(out, r->installed, r->failed);
+        if (st == ST_OK)
+            st = buf_append_byte(out, '}');
+    }
+    return st == ST_OK ? buf_append_byte(out, ']') : st;
+}
+
 static st_t render_json_readers(const status_t *s, buf_t *out) {
     st_t st = app(out, ",\"readers\":[");
 
@@ -227,6 +256,8 @@ static st_t render_json(const status_t *s, buf_t *out) {
     if (st == ST_OK)
         st = render_json_readers(s, out);
     if (st == ST_OK)
+        st = render_json_shifts(s, out);
+    if (st == ST_OK)
         st = render_json_errors(s, out);
     if (st == ST_OK)
         st = app(out, ",\"loading\":[");
@@ -291,6 +322,17 @@ static st_t render_text_more(const status_t *s, buf_t *out) {
         pct(r->installed, r->failed, y, sizeof(y));
         st = app(out, "%-24s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %11" PRIu64 " %7s\n", r->reader,
                  r->attempts, r->installed, r->failed, r->interrupted, y);
+    }
+    if (st == ST_OK && s->shifts.n)
+        st = app(out, "\n%-24s %9s %9s %9s %11s %7s\n", "shift (UTC)", "attempts", "installed",
+                 "failed", "interrupted", "yield");
+    for (size_t i = 0; st == ST_OK && i < s->shifts.n; i++) {
+        const store_shift_stats_t *r = &s->shifts.v[i];
+        char from[32];
+        utc(r->start, from, sizeof(from));
+        pct(r->installed, r->failed, y, sizeof(y));
+        st = app(out, "%-17.16s +%-5dh %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %11" PRIu64 " %7s\n",
+                 from, s->shift_hours, r->attempts, r->installed, r->failed, r->interrupted, y);
     }
     if (st == ST_OK && s->errors.n)
         st = app(out, "\nlast errors (newest first):\n");

@@ -26,7 +26,11 @@ typedef struct {
     store_inventory_t inventory;  /* eUICCs and one-time keys */
     store_failure_list_t errors;  /* failed/dead BPPs, newest first, <= STATUS_LAST_ERRORS */
     store_reader_list_t readers;  /* load attempts per reader */
+    store_shift_list_t shifts;    /* load attempts per shift, newest first (when collected) */
+    int shift_hours;              /* length of those shifts */
 } status_t;
+
+#define STATUS_SHIFTS 6 /* shifts shown */
 
 #define STATUS_LAST_ERRORS 10
 
@@ -36,6 +40,10 @@ bool status_yield(uint64_t ok, uint64_t bad, double *yield);
 /* Collects the figures. Caller frees with status_free. */
 st_t status_collect(store_t *s, status_t *out);
 void status_free(status_t *st); /* NULL-tolerant; leaves it zeroed */
+
+/* Adds the yield per production shift (shifts of `hours` starting daily at `start_hour` UTC,
+ * the most recent STATUS_SHIFTS that had attempts) to a collected status. */
+st_t status_collect_shifts(store_t *s, int start_hour, int hours, status_t *out);
 
 /* Appends the human-readable table (json=false) or one JSON object (json=true) to out. */
 st_t status_render(const status_t *st, bool json, buf_t *out);

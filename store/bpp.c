@@ -442,6 +442,13 @@ static const char sql_reader_stats[] =
     "coalesce(sum(outcome = 'failed'), 0), coalesce(sum(outcome = 'interrupted'), 0) "
     "FROM attempt GROUP BY reader ORDER BY reader";
 
+/* ?1 origin, ?2 shift length, ?3 how many: floor division that also holds before the origin */
+static const char sql_shift_stats[] =
+    "SELECT ((started_at - ?1) - (((started_at - ?1) % ?2) + ?2) % ?2) / ?2 AS k, count(*), "
+    "coalesce(sum(outcome = 'installed'), 0), coalesce(sum(outcome = 'failed'), 0), "
+    "coalesce(sum(outcome = 'interrupted'), 0) "
+    "FROM attempt GROUP BY k ORDER BY k DESC LIMIT ?3";
+
 void store_failure_list_free(store_failure_list_t *l) {
     if (!l)
         return;
@@ -491,6 +498,52 @@ void store_reader_list_free(store_reader_list_t *l) {
     free(l->v);
     l->v = NULL;
     l->n = 0;
+}
+
+void store_shift_list_free(store_shift_list_t *l) {
+    if (!l)
+        return;
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+st_t store_shift_stats(store_t *s, int64_t origin, int64_t len, size_t max,
+                       store_shift_list_t *out) {
+    sqlite3_stmt *q = NULL;
+    store_shift_list_t l = {NULL, 0};
+    size_t cap = 0;
+    bool row = false;
+    st_t st;
+
+    if (!s || !out || len <= 0 || max == 0 || max > INT32_MAX)
+        return ST_E_INVAL;
+    store_shift_list_free(out);
+    st = stmt_get(s, STMT_SHIFT_STATS, sql_shift_stats, &q);
+    if (st == ST_OK
+        && (sqlite3_bind_int64(q, 1, origin) != SQLITE_OK
+            || sqlite3_bind_int64(q, 2, len) != SQLITE_OK
+            || sqlite3_bind_int64(q, 3, (sqlite3_int64)max) != SQLITE_OK))
+        st = st_from_sqlite(SQLITE_ERROR, store_db(s));
+    while (st == ST_OK && (st = stmt_step(s, q, &row)) == ST_OK && row) {
+        store_shift_stats_t *r = grow((void **)&l.v, &l.n, &cap, sizeof(*l.v));
+        if (!r) {
+            st = ST_E_NOMEM;
+            break;
+        }
+        r->start = origin + sqlite3_column_int64(q, 0) * len;
+        r->attempts = (uint64_t)sqlite3_column_int64(q, 1);
+        r->installed = (uint64_t)sqlite3_column_int64(q, 2);
+        r->failed = (uint64_t)sqlite3_column_int64(q, 3);
+        r->interrupted = (uint64_t)sqlite3_column_int64(q, 4);
+    }
+    stmt_put(q);
+    if (st != ST_OK) {
+        store_shift_list_free(&l);
+        return st;
+    }
+    *out = l;
+    return ST_OK;
 }
 
 st_t store_reader_stats(store_t *s, store_reader_list_t *out) {

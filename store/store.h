@@ -321,6 +321,24 @@ void store_reader_list_free(store_reader_list_t *l); /* NULL-tolerant */
 /* One entry per reader name that ever had an attempt, by name. *out is replaced. */
 st_t store_reader_stats(store_t *s, store_reader_list_t *out);
 
+/* Load attempts per production shift (status: yield per shift). Shifts are windows of
+ * `len` seconds starting at `origin` + k*len (UTC seconds); an attempt counts in the shift in
+ * which it started. */
+typedef struct {
+    int64_t start; /* UTC seconds */
+    uint64_t attempts, installed, failed, interrupted;
+} store_shift_stats_t;
+
+typedef struct {
+    store_shift_stats_t *v; /* owned, newest first; store_shift_list_free */
+    size_t n;
+} store_shift_list_t;
+
+void store_shift_list_free(store_shift_list_t *l); /* NULL-tolerant */
+/* The `max` most recent shifts that had attempts. *out is replaced. */
+st_t store_shift_stats(store_t *s, int64_t origin, int64_t len, size_t max,
+                       store_shift_list_t *out);
+
 /* BPP counts per bundle and state (status). */
 typedef struct {
     int64_t bundle_rowid;

@@ -112,7 +112,8 @@ static size_t tile_lines(const ui_t *ui, size_t i, int iw, line_t *l) {
         snprintf(l[n].text, sizeof(l[n].text), "%s of %s", a, b);
         l[n++].col = UI_C_IDLE;
     } else if (r->detail[0]) {
-        snprintf(l[n].text, sizeof(l[n].text), "[%s]", r->detail);
+        /* the tile cuts long details anyway; %.200s keeps gcc's truncation check quiet */
+        snprintf(l[n].text, sizeof(l[n].text), "[%.200s]", r->detail);
         l[n++].col = UI_C_IDLE;
     }
     return n;

@@ -170,7 +170,7 @@ static void add_card_result(ui_t *ui, const engine_reader_snap_t *r) {
     snprintf(c->eid, sizeof(c->eid), "%s", r->eid);
     snprintf(c->where, sizeof(c->where), "%s", ui_reader_label(r));
     if (r->error[0])
-        snprintf(c->text, sizeof(c->text), "%" PRIu32 "/%" PRIu32 " profiles: %s", r->loaded,
+        snprintf(c->text, sizeof(c->text), "%" PRIu32 "/%" PRIu32 " profiles: %.200s", r->loaded,
                  r->due, r->error);
     else
         snprintf(c->text, sizeof(c->text), "%" PRIu32 "/%" PRIu32 " profiles", r->loaded, r->due);
