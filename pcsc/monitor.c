@@ -367,7 +367,11 @@ st_t monitor_round(monitor_t *m) {
         e[i].event = e[i].current;
     }
     ne = n;
-    if (m->pnp_ok) {
+    /* pcsc-lite 1.9.9 refuses more than 16 reader states in one SCardGetStatusChange
+     * (SCARD_E_INVALID_PARAMETER), PnP entry included. With 16 readers listed pcscd is full,
+     * so no reader can appear; a vanishing one shows in its own state. Wait without PnP. */
+    bool with_pnp = m->pnp_ok && n < MONITOR_MAX_READERS;
+    if (with_pnp) {
         e[ne].name = MONITOR_PNP_NAME;
         e[ne].current = m->pnp_state;
         e[ne].event = m->pnp_state;
@@ -385,7 +389,7 @@ st_t monitor_round(monitor_t *m) {
     }
     if (st != ST_OK)
         return st; /* ST_E_CANCELLED, or a reader vanished between list and wait */
-    if (m->pnp_ok) {
+    if (with_pnp) {
         if (e[n].event & MONITOR_STATE_UNKNOWN) {
             /* No PnP notification in this pcscd: the finite timeout re-lists instead. */
             st_log(ST_LOG_INFO, "monitor: no \\\\?PnP?\\Notification, polling the reader list");

@@ -112,9 +112,13 @@ void engine_event_ack(engine_t *e) {
 
     if (!e || e->ev_r < 0)
         return;
-    atomic_store(&e->ev_armed, false);
+    /* Drain first, then disarm: a change signalled between the two finds the flag still set
+     * and writes nothing, but the caller's snapshot (taken after this) sees it; disarming
+     * first would let a byte written in between be drained while the flag stays set, and
+     * every later change would go unsignalled. */
     while (read(e->ev_r, buf, sizeof(buf)) > 0)
         ;
+    atomic_store(&e->ev_armed, false);
 }
 
 /* Bundle statistics into the snapshot cache (the caller's store connection). */

@@ -312,7 +312,8 @@ static void test_rounds(void) {
         fb_set(i, name, E);
     }
     CU_ASSERT_EQUAL(monitor_round(m), ST_OK);
-    CU_ASSERT_EQUAL(fb.last_n, MONITOR_MAX_READERS + 1);
+    /* pcsc-lite takes at most 16 states per wait: with 16 readers, no PnP entry */
+    CU_ASSERT_EQUAL(fb.last_n, MONITOR_MAX_READERS);
     k = drain(m, ev, 64);
     CU_ASSERT_EQUAL_FATAL(k, 15); /* error + 14 added */
     CU_ASSERT_EQUAL(ev[0].kind, MONITOR_EV_ERROR);
