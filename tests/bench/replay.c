@@ -1,44 +1,55 @@
 /*
  * replay.c - `line-replay`: the helper of tests/bench/line_bench.sh (issue 5 benchmark).
  *
- *   line-replay replay READER=RECFILE...
- *       The baseline of the station-overhead bench: a bare SCardTransmit loop. One thread per
- *       reader (as the engine has one worker per reader) establishes its PC/SC context,
- *       SCardConnect(EXCLUSIVE, T0|T1) like the station, sends the C-APDUs of RECFILE in order
- *       and SCardDisconnect(RESET_CARD) at the end, like the station. A power event in the
- *       record followed by more APDUs ends the session there (disconnect + connect again).
- *       Every answer is checked against the recorded one: length and SW must match (the
- *       replay did the same work: the card accepted the recorded AuthoriseFpaServices and
- *       installed the same profiles); differing data with the same length is counted for
- *       information (fresh ECDSA signatures in the PIRs). Exit 1 on any error or mismatch.
- *   line-replay time [--expect N] [--log FILE] -- CMD [ARG...]
- *       Runs CMD with its stdout on a pipe (copied to FILE with the time each line was read,
- *       stderr unchanged) and prints one line
- *       "done_s=.. exit_s=.. user_s=.. sys_s=.. rc=.. pass=.. fail=..". done_s: seconds from
- *       the spawn to the N-th stdout line with ": PASS:" (the verdict of `ifpp-station run`
- *       for the N-th card; its --until-idle quiet period of 1.5 s is not the station's work),
- *       or to the end of CMD's output when N is 0 or never reached. user_s/sys_s: getrusage of
- *       the child (wait4).
- *   line-replay lbpp RECFILE
- *       From a card record: one line per ES10b.LoadBoundProfilePackage found, from the first
- *       STORE DATA block of the BF36 to the last GET RESPONSE of its answer:
- *       "lbpp apdus=.. cbytes=.. rbytes=.. getresp=.. bf37=..", then
- *       "session apdus=.. cbytes=.. rbytes=.." for the whole record.
- *   line-replay minimum BF36HEXFILE BLOCK BF37LEN
- *       The fewest APDUs and bytes that can carry this BPP with BLOCK-byte STORE DATA blocks
- *       (computed here from the BPP, independently of the station): the segments of SGP.22
- *       §2.5.5 ([BF36 hdr + BF23], [A0 hdr + first 87], further 87s, [A1 hdr], each 88,
- *       [A2 hdr + first 87], further 87s, [A3 hdr], each 86), each ceil(len / BLOCK) STORE
- *       DATA APDUs of 5 header bytes + data answered by a 2-byte SW, and the GET RESPONSEs of
- *       a BF37LEN-byte answer (ceil(BF37LEN / 256), 5 bytes each, answer + SW):
- *       "minimum apdus=.. cbytes=.. rbytes=.. segments=..".
+ * line-replay replay READERS RECDIR
+ *   The baseline of the station-overhead bench: a bare SCardTransmit loop. READERS is the
+ *   `line up` readers file (name TAB port TAB EID ...); each reader's record is
+ *   RECDIR/<EID>.rec. One thread per reader (the engine has one worker per reader)
+ *   establishes its PC/SC context, SCardConnect(EXCLUSIVE, T0|T1) + SCardStatus like the
+ *   station, sends the recorded C-APDUs in order and SCardDisconnect(RESET_CARD) at the end,
+ *   like the station. A power event in the record followed by more APDUs ends the session
+ *   there (disconnect + connect again). Every answer is checked against the recorded one:
+ *   length and SW must match (the replay did the same work: the card accepted the recorded
+ *   AuthoriseFpaServices and installed the same profiles); other data of the same length is
+ *   counted for information (fresh ECDSA signatures in the PIRs). Exit 1 on any error or
+ *   mismatch.
+ *
+ * line-replay time [--expect N] [--match STR] [--timeout S] [--log FILE] -- CMD [ARG...]
+ *   Runs CMD with its stdout and stderr on a pipe (copied to FILE, each line prefixed with the
+ *   time it was read) and prints one line
+ *     done_s=.. exit_s=.. user_s=.. sys_s=.. rc=.. pass=.. fail=..
+ *   done_s: seconds from the spawn to the N-th line containing STR (default "load PASS (",
+ *   the engine's info-level verdict for a card in `ifpp-station -v run`; the --until-idle
+ *   quiet period of 1.5 s that follows is not the station's work), or to the end of CMD's
+ *   output when N is 0 or never reached. fail counts "load FAIL" / "load ATTENTION" lines.
+ *   user_s, sys_s: getrusage of the child (wait4). --timeout: after S seconds the child (ours,
+ *   by its pid) gets SIGTERM, SIGKILL 5 s later, and rc is 124. (The verdict lines `run`
+ *   prints on stdout are not used: they follow the engine's event pipe, which can lose a
+ *   wake-up; see line_bench.sh.)
+ *
+ * line-replay lbpp RECFILE
+ *   From a card record: one line per ES10b.LoadBoundProfilePackage found, from the first
+ *   STORE DATA block of the BF36 to the last GET RESPONSE of its answer
+ *     lbpp apdus=.. cbytes=.. rbytes=.. getresp=.. bf37=..
+ *   then "session apdus=.. cbytes=.. rbytes=.." for the whole record.
+ *
+ * line-replay minimum BF36HEXFILE BLOCK BF37LEN
+ *   The fewest APDUs and bytes that can carry this BPP with BLOCK-byte STORE DATA blocks,
+ *   computed here from the BPP, independently of the station: the segments of SGP.22 §2.5.5
+ *   ([BF36 hdr + BF23], [A0 hdr + first 87], further 87s, [A1 hdr], each 88, [A2 hdr + first
+ *   87], further 87s, [A3 hdr], each 86), each ceil(len / BLOCK) STORE DATA APDUs of 5 header
+ *   bytes + data answered by a 2-byte SW, and the GET RESPONSEs of a BF37LEN-byte answer
+ *   (ceil(BF37LEN / 256), 5 bytes each, answer + SW)
+ *     minimum apdus=.. cbytes=.. rbytes=.. segments=..
  *
  * Record format (`ifpp-testkit euicc serve --bench-record DIR`): "C <hex>", "R <hex>",
  * "E on|off|reset", one per line.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -153,7 +164,7 @@ out:
 /* ---- replay ---- */
 
 typedef struct {
-    const char *reader;
+    char reader[128];
     record_t rec;
     pthread_t th;
     unsigned long sent, len_sw_mismatch, data_diff;
@@ -221,25 +232,36 @@ out:
     return NULL;
 }
 
-static int cmd_replay(int argc, char **argv) {
+static int cmd_replay(const char *readers, const char *recdir) {
     job_t jobs[MAX_READERS];
     size_t n = 0;
     unsigned long total = 0, mism = 0, diff = 0;
+    char line[512], path[4096];
+    FILE *f = fopen(readers, "r");
     int rc = 0;
 
     memset(jobs, 0, sizeof(jobs));
-    for (int i = 0; i < argc; i++) {
-        char *eq = strrchr(argv[i], '=');
-        if (!eq || n == MAX_READERS) {
-            fprintf(stderr, "line-replay: replay READER=RECFILE... (at most %d)\n", MAX_READERS);
+    if (!f) {
+        fprintf(stderr, "line-replay: %s: %s\n", readers, strerror(errno));
+        return 1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *name = strtok(line, "\t\n"), *port = strtok(NULL, "\t\n");
+        char *eid = strtok(NULL, "\t\n");
+        if (!name || !port || !eid || n == MAX_READERS) {
+            fprintf(stderr, "line-replay: %s: bad line (or more than %d)\n", readers, MAX_READERS);
+            fclose(f);
             return 2;
         }
-        *eq = 0;
-        jobs[n].reader = argv[i];
-        if (record_load(eq + 1, &jobs[n].rec) != 0)
+        snprintf(jobs[n].reader, sizeof(jobs[n].reader), "%s", name);
+        snprintf(path, sizeof(path), "%s/%s.rec", recdir, eid);
+        if (record_load(path, &jobs[n].rec) != 0) {
+            fclose(f);
             return 1;
+        }
         n++;
     }
+    fclose(f);
     for (size_t i = 0; i < n; i++) {
         if (pthread_create(&jobs[i].th, NULL, replay_thread, &jobs[i]) != 0) {
             fprintf(stderr, "line-replay: pthread_create failed\n");
@@ -276,8 +298,9 @@ static double mono_s(void) {
 }
 
 static int cmd_time(int argc, char **argv) {
-    const char *log = "/dev/null";
-    long expect = 0, pass = 0, fail = 0;
+    const char *log = "/dev/null", *match = "load PASS (";
+    long expect = 0, pass = 0, fail = 0, timeout_s = 0;
+    bool timed_out = false, killed = false;
     posix_spawn_file_actions_t fa;
     int i = 0, p[2], status = 0, logfd;
     double t0, done = -1, end;
@@ -290,6 +313,10 @@ static int cmd_time(int argc, char **argv) {
     while (i < argc && strcmp(argv[i], "--") != 0) {
         if (!strcmp(argv[i], "--expect") && i + 1 < argc)
             expect = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+            timeout_s = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--match") && i + 1 < argc)
+            match = argv[++i];
         else if (!strcmp(argv[i], "--log") && i + 1 < argc)
             log = argv[++i];
         else
@@ -297,7 +324,9 @@ static int cmd_time(int argc, char **argv) {
         i++;
     }
     if (i >= argc || strcmp(argv[i], "--") != 0 || i + 1 >= argc) {
-        fprintf(stderr, "line-replay: time [--expect N] [--log FILE] -- CMD [ARG...]\n");
+        fprintf(
+            stderr,
+            "line-replay: time [--expect N] [--match STR] [--timeout S] [--log FILE] -- CMD...\n");
         return 2;
     }
     if ((logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0
@@ -307,15 +336,32 @@ static int cmd_time(int argc, char **argv) {
     }
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, logfd, 2);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
     t0 = mono_s();
     if ((errno = posix_spawn(&pid, argv[i + 1], &fa, NULL, argv + i + 1, environ)) != 0) {
         fprintf(stderr, "line-replay: %s: %s\n", argv[i + 1], strerror(errno));
         return 1;
     }
     close(p[1]);
-    while ((k = read(p[0], buf, sizeof(buf))) != 0) {
-        double t = mono_s();
+    for (;;) {
+        double t;
+        if (timeout_s > 0 && !killed) {
+            struct pollfd pf = {p[0], POLLIN, 0};
+            double left = t0 + (double)timeout_s + (timed_out ? 5.0 : 0.0) - mono_s();
+            if (left <= 0 || poll(&pf, 1, (int)(left * 1000) + 1) == 0) {
+                if (!timed_out) {
+                    timed_out = true;
+                    kill(pid, SIGTERM);
+                } else if (!killed) {
+                    killed = true;
+                    kill(pid, SIGKILL);
+                }
+                continue;
+            }
+        }
+        if ((k = read(p[0], buf, sizeof(buf))) == 0)
+            break;
+        t = mono_s();
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -330,10 +376,10 @@ static int cmd_time(int argc, char **argv) {
             line[llen] = 0;
             llen = 0;
             dprintf(logfd, "[%9.6f] %s\n", t - t0, line);
-            if (strstr(line, ": PASS:")) {
+            if (strstr(line, match)) {
                 if (++pass == expect)
                     done = t;
-            } else if (strstr(line, ": FAIL") || strstr(line, ": ATTENTION")) {
+            } else if (strstr(line, "load FAIL") || strstr(line, "load ATTENTION")) {
                 fail++;
             }
         }
@@ -348,7 +394,10 @@ static int cmd_time(int argc, char **argv) {
     printf("done_s=%.6f exit_s=%.6f user_s=%.6f sys_s=%.6f rc=%d pass=%ld fail=%ld\n", done - t0,
            mono_s() - t0, (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
-           WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), pass, fail);
+           timed_out           ? 124
+           : WIFEXITED(status) ? WEXITSTATUS(status)
+                               : 128 + WTERMSIG(status),
+           pass, fail);
     close(logfd);
     return 0;
 }
@@ -517,8 +566,8 @@ bad:
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 3 && !strcmp(argv[1], "replay"))
-        return cmd_replay(argc - 2, argv + 2);
+    if (argc == 4 && !strcmp(argv[1], "replay"))
+        return cmd_replay(argv[2], argv[3]);
     if (argc >= 3 && !strcmp(argv[1], "time"))
         return cmd_time(argc - 2, argv + 2);
     if (argc == 3 && !strcmp(argv[1], "lbpp"))
@@ -529,9 +578,11 @@ int main(int argc, char **argv) {
             return 2;
         return cmd_minimum(argv[2], (size_t)block, (size_t)bf37);
     }
-    fprintf(stderr, "usage: line-replay replay READER=RECFILE...\n"
-                    "       line-replay time [--expect N] [--log FILE] -- CMD [ARG...]\n"
-                    "       line-replay lbpp RECFILE\n"
-                    "       line-replay minimum BF36HEXFILE BLOCK BF37LEN\n");
+    fprintf(
+        stderr,
+        "usage: line-replay replay READERS RECDIR\n"
+        "       line-replay time [--expect N] [--match STR] [--timeout S] [--log FILE] -- CMD...\n"
+        "       line-replay lbpp RECFILE\n"
+        "       line-replay minimum BF36HEXFILE BLOCK BF37LEN\n");
     return 2;
 }
