@@ -839,9 +839,10 @@ static int up_main(int argc, char **argv) {
     a.keys = "8";
     a.driver = LINE_DEFAULT_DRIVER;
     a.timeout_s = 30;
-    if (argc < 3) {
-        usage(stderr);
-        return 2;
+    if (argc < 3 || argv[2][0] == '-') {
+        /* "line up --help" must not create a directory named --help */
+        usage(argc >= 3 && !strcmp(argv[2], "--help") ? stdout : stderr);
+        return argc >= 3 && !strcmp(argv[2], "--help") ? 0 : 2;
     }
     if (mkdir(argv[2], 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "ifpp-testkit line: %s: %s\n", argv[2], strerror(errno));
