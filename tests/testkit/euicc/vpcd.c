@@ -33,6 +33,24 @@ st_t vpcd_connect(const char *host, uint16_t port, int *fd) {
         close(s);
         return e == EINTR ? ST_E_INTERRUPTED : st_from_errno(e);
     }
+    /* The line's vpcd ports lie in the kernel's ephemeral range: connecting while nobody
+     * listens can be given that very port as the local one, and TCP simultaneous open then
+     * connects the card to itself. pcscd can no longer bind the port and the reader never
+     * appears (the fault campaign hit it twice in 215 rounds). Such a connection is refused
+     * here like a refused one: the caller retries. */
+    {
+        struct sockaddr_in me, peer;
+        socklen_t lm = sizeof(me), lp = sizeof(peer);
+        if (getsockname(s, (struct sockaddr *)&me, &lm) == 0
+            && getpeername(s, (struct sockaddr *)&peer, &lp) == 0 && me.sin_port == peer.sin_port
+            && me.sin_addr.s_addr == peer.sin_addr.s_addr) {
+            /* abortive close: no TIME_WAIT left on the port pcscd is about to bind */
+            struct linger lg = {.l_onoff = 1, .l_linger = 0};
+            (void)setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+            close(s);
+            return st_from_errno(ECONNREFUSED);
+        }
+    }
     if (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
         st_log(ST_LOG_WARN, "vpcd: TCP_NODELAY: %s", strerror(errno));
     *fd = s;
