@@ -64,6 +64,7 @@ struct engine {
     int lock_fd;
 
     pthread_mutex_t lock;
+    pthread_mutex_t store_write; /* the workers' write transactions queue here (store.h) */
     worker_t *w[ENGINE_MAX_READERS];
     size_t n;
     monitor_t *mon;
@@ -273,6 +274,8 @@ static void *worker_main(void *arg) {
         st = store_open(e->store_path, 0, &s);
     if (st == ST_OK && e->cfg)
         st = store_set_busy_timeout(s, e->cfg->store.busy_timeout_ms);
+    if (st == ST_OK)
+        store_set_write_mutex(s, &e->store_write);
     if (st != ST_OK) {
         st_log(ST_LOG_ERR, "engine: %s: worker cannot start: %s", w->name, st_str(st));
         pthread_mutex_lock(&e->lock);
@@ -490,6 +493,7 @@ st_t engine_create(const engine_opts_t *opts, engine_t **out) {
         return ST_E_NOMEM;
     e->lock_fd = e->ev_r = e->ev_w = -1;
     pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->store_write, NULL);
     atomic_init(&e->stop, false);
     atomic_init(&e->abandon, false);
     atomic_init(&e->ev_armed, false);
@@ -615,6 +619,7 @@ void engine_free(engine_t *e) {
     if (e->ev_w >= 0)
         close(e->ev_w);
     pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->store_write);
     free(e->store_path);
     free(e->op);
     free(e);

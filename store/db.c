@@ -300,6 +300,13 @@ st_t store_open_version(const char *path, int version, store_t **out) {
     return open_at(path, 0, version, out);
 }
 
+/* The outermost transaction ended (committed, rolled back, or rolled back by SQLite). */
+static void tx_outer_done(store_t *s) {
+    s->tx_depth = 0;
+    if (s->write_mutex)
+        pthread_mutex_unlock(s->write_mutex);
+}
+
 void store_close(store_t *s) {
     int rc;
 
@@ -309,6 +316,7 @@ void store_close(store_t *s) {
         st_log(ST_LOG_WARN, "store: closing with an open transaction: rolled back");
         if (!sqlite3_get_autocommit(s->db))
             (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        tx_outer_done(s);
     }
     for (int i = 0; i < STMT__COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
@@ -334,6 +342,11 @@ st_t store_set_busy_timeout(store_t *s, int ms) {
         return ST_E_INVAL;
     rc = sqlite3_busy_timeout(s->db, ms);
     return rc == SQLITE_OK ? ST_OK : st_from_sqlite(rc, s->db);
+}
+
+void store_set_write_mutex(store_t *s, pthread_mutex_t *m) {
+    if (s && s->tx_depth == 0)
+        s->write_mutex = m;
 }
 
 /* Steps one cached transaction-control statement. */
@@ -370,10 +383,15 @@ st_t store_tx_begin(store_t *s) {
         st_log(ST_LOG_WARN, "store: the enclosing transaction was rolled back by SQLite");
         return ST_E_DB;
     }
-    if (s->tx_depth == 0)
+    if (s->tx_depth == 0) {
+        if (s->write_mutex)
+            pthread_mutex_lock(s->write_mutex);
         st = tx_stmt(s, STMT_TX_BEGIN, sql_begin);
-    else
+        if (st != ST_OK && s->write_mutex)
+            pthread_mutex_unlock(s->write_mutex);
+    } else {
         st = tx_stmt(s, STMT_SP_BEGIN, sql_sp_begin);
+    }
     if (st == ST_OK)
         s->tx_depth++;
     return st;
@@ -387,7 +405,8 @@ st_t store_tx_commit(store_t *s) {
     if (sqlite3_get_autocommit(s->db)) {
         /* SQLite rolled the whole transaction back on its own (FULL, IOERR, NOMEM...). */
         st_log(ST_LOG_WARN, "store: commit of a transaction SQLite already rolled back");
-        s->tx_depth--;
+        if (--s->tx_depth == 0)
+            tx_outer_done(s);
         return ST_E_DB;
     }
     if (s->tx_depth > 1) {
@@ -398,7 +417,7 @@ st_t store_tx_commit(store_t *s) {
     st = tx_stmt(s, STMT_TX_COMMIT, sql_commit);
     if (st != ST_OK && !sqlite3_get_autocommit(s->db))
         (void)tx_stmt(s, STMT_TX_ROLLBACK, sql_rollback);
-    s->tx_depth = 0;
+    tx_outer_done(s);
     return st;
 }
 
@@ -406,15 +425,18 @@ void store_tx_rollback(store_t *s) {
     if (!s || s->tx_depth == 0)
         return;
     if (sqlite3_get_autocommit(s->db)) {
-        s->tx_depth--; /* already rolled back by SQLite */
+        /* already rolled back by SQLite */
+        if (--s->tx_depth == 0)
+            tx_outer_done(s);
         return;
     }
     if (s->tx_depth == 1) {
         (void)tx_stmt(s, STMT_TX_ROLLBACK, sql_rollback);
-    } else {
-        (void)tx_stmt(s, STMT_SP_ROLLBACK, sql_sp_rollback);
-        (void)tx_stmt(s, STMT_SP_RELEASE, sql_sp_release);
+        tx_outer_done(s);
+        return;
     }
+    (void)tx_stmt(s, STMT_SP_ROLLBACK, sql_sp_rollback);
+    (void)tx_stmt(s, STMT_SP_RELEASE, sql_sp_release);
     s->tx_depth--;
 }
 

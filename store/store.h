@@ -22,6 +22,7 @@
 #ifndef IFPP_STORE_H
 #define IFPP_STORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,16 @@ void store_close(store_t *s);
 
 /* How long a statement waits for another connection's lock before ST_E_DB_BUSY. */
 st_t store_set_busy_timeout(store_t *s, int ms);
+
+/*
+ * Serialises the write transactions of several connections of one process (the engine's
+ * workers, one connection each): `m` is held from the outermost BEGIN IMMEDIATE to its COMMIT
+ * or ROLLBACK, so a sibling waits on the mutex and starts the moment the lock is free instead
+ * of in SQLite's busy handler, which sleeps 1, 2, 5, 10 ... 100 ms between tries (a write lock
+ * held for 1 ms could cost a waiting reader slot 25 ms, and the CPU of the retries). Other
+ * processes still meet the busy timeout. NULL turns it off. Borrowed: `m` outlives the store.
+ */
+void store_set_write_mutex(store_t *s, pthread_mutex_t *m);
 
 /* Starts a write transaction (BEGIN IMMEDIATE: takes the write lock now, so the transaction
  * cannot fail later with BUSY), or a savepoint when one is already open. ST_E_PERM read-only. */

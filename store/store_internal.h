@@ -6,6 +6,7 @@
 #ifndef IFPP_STORE_INTERNAL_H
 #define IFPP_STORE_INTERNAL_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "store.h"
@@ -85,6 +86,7 @@ struct store {
     sqlite3_stmt *stmt[STMT__COUNT];
     const char *stmt_sql[STMT__COUNT]; /* the SQL each slot was prepared from */
     unsigned n_prepared;               /* statements prepared so far (tests: cache reuse) */
+    pthread_mutex_t *write_mutex; /* held while tx_depth > 0 (store_set_write_mutex), or NULL */
 };
 
 /*

@@ -4,9 +4,13 @@
  * two connections), the engine's queries, results and reports, eUICC data, and the audit
  * chain against edits made behind the store's back through a raw connection.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <sqlite3.h>
@@ -489,6 +493,90 @@ static void test_cas_two_handles(void) {
     store_tx_rollback(d.s);
     CU_ASSERT_EQUAL(store_bpp_transition(b, id2, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch), ST_OK);
     store_close(b);
+    db_done(&d);
+}
+
+/* store_set_write_mutex: a holder thread keeps a write transaction open for 100 ms; the other
+ * connection has no busy timeout at all. Without the mutex it fails BUSY at once; with it, its
+ * BEGIN waits on the mutex and succeeds when the holder commits. */
+typedef struct {
+    store_t *s;
+    pthread_mutex_t *m;
+    int64_t id;
+    volatile int begun;
+    st_t st;
+} holder_t;
+
+static void *hold_write(void *arg) {
+    holder_t *h = arg;
+    store_change_t ch = STORE_CHANGE_INIT;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+
+    ch.reader = "holder";
+    h->st = store_tx_begin(h->s);
+    __atomic_store_n(&h->begun, 1, __ATOMIC_SEQ_CST);
+    if (h->st == ST_OK) {
+        h->st = store_bpp_transition(h->s, h->id, STORE_BPP_PENDING, STORE_BPP_LOADING, &ch);
+        nanosleep(&ts, NULL);
+        if (h->st == ST_OK)
+            h->st = store_tx_commit(h->s);
+        else
+            store_tx_rollback(h->s);
+    }
+    return NULL;
+}
+
+static void test_write_mutex(void) {
+    db_t d;
+    store_t *b = NULL;
+    store_change_t ch = STORE_CHANGE_INIT;
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    holder_t h;
+    pthread_t t;
+    uint8_t tag = 3;
+    int64_t ids[4];
+
+    db_open(&d, "store-wmutex");
+    CU_ASSERT_EQUAL_FATAL(store_open(d.path, 0, &b), ST_OK);
+    for (int i = 0; i < 4; i++)
+        ids[i] = bpp_in_state(d.s, &tag, STORE_BPP_PENDING);
+    CU_ASSERT_EQUAL(store_set_busy_timeout(d.s, 0), ST_OK);
+    CU_ASSERT_EQUAL(store_set_busy_timeout(b, 0), ST_OK);
+    ch.reader = "waiter";
+
+    for (int with = 0; with < 2; with++) {
+        store_set_write_mutex(d.s, with ? &m : NULL);
+        store_set_write_mutex(b, with ? &m : NULL);
+        memset(&h, 0, sizeof(h));
+        h.s = d.s;
+        h.id = ids[2 * with];
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, hold_write, &h), 0);
+        while (!__atomic_load_n(&h.begun, __ATOMIC_SEQ_CST))
+            sched_yield();
+        CU_ASSERT_EQUAL(
+            store_bpp_transition(b, ids[2 * with + 1], STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+            with ? ST_OK : ST_E_DB_BUSY);
+        pthread_join(t, NULL);
+        CU_ASSERT_EQUAL(h.st, ST_OK);
+        CU_ASSERT_EQUAL(state_of(b, ids[2 * with]), STORE_BPP_LOADING);
+        CU_ASSERT_EQUAL(state_of(b, ids[2 * with + 1]),
+                        with ? STORE_BPP_LOADING : STORE_BPP_PENDING);
+    }
+    /* every path out of a transaction released the mutex: rollback, failed commit, close */
+    CU_ASSERT_EQUAL(store_tx_begin(b), ST_OK);
+    CU_ASSERT_EQUAL(pthread_mutex_trylock(&m), EBUSY);
+    CU_ASSERT_EQUAL(store_tx_begin(b), ST_OK); /* nested: a savepoint, no second lock */
+    store_tx_rollback(b);
+    CU_ASSERT_EQUAL(pthread_mutex_trylock(&m), EBUSY);
+    store_tx_rollback(b);
+    CU_ASSERT_EQUAL_FATAL(pthread_mutex_trylock(&m), 0);
+    pthread_mutex_unlock(&m);
+    CU_ASSERT_EQUAL(store_tx_begin(b), ST_OK);
+    store_close(b); /* closing with an open transaction releases it too */
+    CU_ASSERT_EQUAL_FATAL(pthread_mutex_trylock(&m), 0);
+    pthread_mutex_unlock(&m);
+    store_set_write_mutex(d.s, NULL);
+    pthread_mutex_destroy(&m);
     db_done(&d);
 }
 
@@ -1447,6 +1535,7 @@ void test_store_register(void) {
         {"BPP state machine: every pair", test_state_machine_table},
         {"BPP state machine: CAS miss, requirements, retries", test_state_machine_rules},
         {"BPP CAS with two handles; BUSY", test_cas_two_handles},
+        {"write mutex: sibling connections queue instead of BUSY", test_write_mutex},
         {"pending BPPs for an EID; loading list; plan", test_pending_query},
         {"results and reports", test_results_and_reports},
         {"eUICC data and one-time keys", test_euicc_data},
