@@ -124,7 +124,7 @@ static st_t load_sgp26(const char *dir, const char *sub, const char *certname, c
         fprintf(stderr, "ifpp-testkit pki: %s: %s\n", cp, st_str(st));
         return st;
     }
-    if ((st = ec_key_load_pem(kp, &out->key)) != ST_OK) {
+    if ((st = ec_key_load_pem_published(kp, &out->key)) != ST_OK) {
         fprintf(stderr, "ifpp-testkit pki: %s: %s\n", kp, st_str(st));
         return st;
     }

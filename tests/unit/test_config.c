@@ -102,6 +102,10 @@ static void test_good_file(void) {
     CU_ASSERT_STRING_EQUAL(config_slot_label(c, "Other Reader (3F0A1B2D) 01 00"), "A2");
     CU_ASSERT_PTR_NULL(config_slot_label(c, "Gemalto PC Twin Reader (3F0A1B2C) 00"));
     CU_ASSERT_PTR_NULL(config_slot_label(c, "Unknown Reader 00 00"));
+    /* names of 6 characters or fewer: no suffix to strip (checked before any arithmetic) */
+    CU_ASSERT_PTR_NULL(config_slot_label(c, " 00 00"));
+    CU_ASSERT_PTR_NULL(config_slot_label(c, "ab"));
+    CU_ASSERT_PTR_NULL(config_slot_label(c, ""));
     config_free(c);
     free(path);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "crypto/ec.h"
@@ -272,6 +273,34 @@ static void test_pem(void) {
     pub = NULL;
     CU_ASSERT_EQUAL(ec_pubkey_load(pubpath, &pub), ST_E_PARSE);
     CU_ASSERT_PTR_NULL(pub);
+    /* file mode: a key group or others may read or write is refused, as ssh does */
+    {
+        static const mode_t bad[] = {0644, 0640, 0604, 0620, 0602, 0660};
+        static const mode_t good[] = {0600, 0400};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            CU_ASSERT_EQUAL_FATAL(chmod(path, bad[i]), 0);
+            CU_ASSERT_EQUAL(ec_key_load_pem(path, &k2), ST_E_PERM);
+            CU_ASSERT_PTR_NULL(k2);
+        }
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+            CU_ASSERT_EQUAL_FATAL(chmod(path, good[i]), 0);
+            CU_ASSERT_EQUAL(ec_key_load_pem(path, &k2), ST_OK);
+            EVP_PKEY_free(k2);
+            k2 = NULL;
+        }
+        /* another owner than the caller (or root) */
+        if (geteuid() == 0) {
+            CU_ASSERT_EQUAL_FATAL(chown(path, 65534, 65534), 0);
+            CU_ASSERT_EQUAL(ec_key_load_pem(path, &k2), ST_E_PERM);
+            CU_ASSERT_PTR_NULL(k2);
+            CU_ASSERT_EQUAL_FATAL(chown(path, 0, 0), 0);
+        }
+        /* the public half stays readable whatever the mode (a cert/public key is public) */
+        CU_ASSERT_EQUAL_FATAL(chmod(path, 0644), 0);
+        CU_ASSERT_EQUAL(ec_pubkey_load(path, &pub), ST_OK);
+        EVP_PKEY_free(pub);
+        pub = NULL;
+    }
 
     mem_wipe(d1, sizeof(d1));
     mem_wipe(d2, sizeof(d2));

@@ -12,6 +12,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "log.h"
+
 st_t buf_reserve(buf_t *b, size_t extra) {
     size_t need, ncap;
     uint8_t *p;
@@ -91,7 +93,8 @@ int mem_ct_cmp(const void *a, const void *b, size_t n) {
     return CRYPTO_memcmp(a, b, n);
 }
 
-st_t buf_read_file(buf_t *b, const char *path, size_t max_len) {
+/* secret: the file must be the reader's own (or root's) and closed to group and others. */
+static st_t read_file(buf_t *b, const char *path, size_t max_len, bool secret) {
     st_t st = ST_OK;
     int fd = -1;
     struct stat sb;
@@ -108,6 +111,14 @@ st_t buf_read_file(buf_t *b, const char *path, size_t max_len) {
     }
     if (!S_ISREG(sb.st_mode)) {
         st = ST_E_INVAL;
+        goto out;
+    }
+    if (secret && ((sb.st_mode & 077) || (sb.st_uid != geteuid() && sb.st_uid != 0))) {
+        st_log(ST_LOG_ERR,
+               "%s: a private key file must be mode 0600 (or stricter) and owned by "
+               "this user (it is %04o, owner %u): refused",
+               path, (unsigned)(sb.st_mode & 07777), (unsigned)sb.st_uid);
+        st = ST_E_PERM;
         goto out;
     }
     if ((uint64_t)sb.st_size > max_len) {
@@ -150,6 +161,14 @@ out:
     if (st != ST_OK)
         buf_reset(b);
     return st;
+}
+
+st_t buf_read_file(buf_t *b, const char *path, size_t max_len) {
+    return read_file(b, path, max_len, false);
+}
+
+st_t buf_read_secret_file(buf_t *b, const char *path, size_t max_len) {
+    return read_file(b, path, max_len, true);
 }
 
 static st_t write_all(int fd, const uint8_t *p, size_t n) {

@@ -47,6 +47,13 @@ void buf_wipe_free(buf_t *b);
 st_t buf_read_file(buf_t *b, const char *path, size_t max_len);
 
 /*
+ * buf_read_file for a private key: also refuses (ST_E_PERM, logged) a file that group or others
+ * may read or write, or that belongs to another user than the caller or root, as ssh does with
+ * its identity files (security.md §5). b holds a secret: release it with buf_wipe_free.
+ */
+st_t buf_read_secret_file(buf_t *b, const char *path, size_t max_len);
+
+/*
  * Writes p[0..n) to path atomically and durably: temp file in the same directory with
  * O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC and `mode`, write, fsync, rename, fsync(dir).
  */

@@ -408,7 +408,7 @@ static int ec_no_pass(char *buf, int size, int rwflag, void *u) {
     return -1;
 }
 
-st_t ec_key_load_pem(const char *path, EVP_PKEY **out) {
+static st_t key_load(const char *path, bool check_mode, EVP_PKEY **out) {
     st_t st;
     buf_t b = BUF_INIT;
     BIO *bio = NULL;
@@ -417,7 +417,8 @@ st_t ec_key_load_pem(const char *path, EVP_PKEY **out) {
     if (path == NULL || out == NULL)
         return ST_E_INVAL;
     *out = NULL;
-    st = buf_read_file(&b, path, EC_KEYFILE_MAX);
+    st = check_mode ? buf_read_secret_file(&b, path, EC_KEYFILE_MAX)
+                    : buf_read_file(&b, path, EC_KEYFILE_MAX);
     if (st != ST_OK) {
         st_log(ST_LOG_DEBUG, "ec: cannot read key %s: %s", path, st_str(st));
         goto out;
@@ -446,6 +447,14 @@ out:
     BIO_free(bio);
     buf_wipe_free(&b);
     return st;
+}
+
+st_t ec_key_load_pem(const char *path, EVP_PKEY **out) {
+    return key_load(path, true, out);
+}
+
+st_t ec_key_load_pem_published(const char *path, EVP_PKEY **out) {
+    return key_load(path, false, out);
 }
 
 /* Copy of the public half of a key (drops any private part). */

@@ -60,8 +60,12 @@ st_t ec_sign_raw(EVP_PKEY *priv, const uint8_t *msg, size_t len, uint8_t sig[EC_
 st_t ec_verify_raw(EVP_PKEY *pub, const uint8_t *msg, size_t len, const uint8_t *sig,
                    size_t siglen);
 
-/* PEM private key (any OpenSSL-loadable key file). Caller owns *out. */
+/* PEM private key (any OpenSSL-loadable key file). A file group or others may access, or one
+ * owned by another user than the caller or root, is refused: ST_E_PERM. Caller owns *out. */
 st_t ec_key_load_pem(const char *path, EVP_PKEY **out);
+/* The same without the file mode check, for keys published as test data (the GSMA SGP.26
+ * test PKI, read-only 0444 in ../shared): the test kit and tests only, never the station. */
+st_t ec_key_load_pem_published(const char *path, EVP_PKEY **out);
 /* PEM or DER public key / private key file -> public key. Caller owns *out. */
 st_t ec_pubkey_load(const char *path, EVP_PKEY **out);
 /* Writes a private key as unencrypted PKCS#8 PEM, atomically, with mode (0600). */
