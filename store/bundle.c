@@ -310,12 +310,12 @@ out:
 
 /* ---- counts per bundle and state ---- */
 
-/* Bundle by bundle (rowid order), the covering index bpp_bundle_state gives the counts. */
+/* Bundle by bundle (rowid order), from the trigger-kept counts (schema 3). */
 static const char sql_bundle_stats[] =
-    "SELECT bu.id, bu.bundle_id, s.oid, bu.entry_count, b.state, count(b.id) "
+    "SELECT bu.id, bu.bundle_id, s.oid, bu.entry_count, c.state, c.n "
     "FROM bundle bu JOIN smdpf s ON s.id = bu.smdpf_id "
-    "LEFT JOIN bpp b ON b.bundle_id = bu.id "
-    "GROUP BY bu.id, b.state ORDER BY bu.id";
+    "LEFT JOIN bundle_count c ON c.bundle_id = bu.id AND c.n > 0 "
+    "ORDER BY bu.id";
 
 void store_stats_list_free(store_stats_list_t *l) {
     if (!l)

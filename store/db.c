@@ -463,6 +463,18 @@ static st_t run_check(store_t *s, const char *sql, bool ok_row_expected, int *ba
     return st;
 }
 
+/* The trigger-kept counts per bundle and state (schema 3) against a recount: one row each
+ * mismatch. */
+static const char sql_count_check[] =
+    "WITH r AS (SELECT bundle_id, state, count(*) AS n FROM bpp GROUP BY bundle_id, state) "
+    "SELECT 'bundle_count', printf('bundle %d %s: kept %d, counted %d', k.bundle_id, k.state, "
+    "k.n, coalesce(r.n, 0)) FROM bundle_count k LEFT JOIN r USING (bundle_id, state) "
+    "WHERE k.n <> coalesce(r.n, 0) "
+    "UNION ALL "
+    "SELECT 'bundle_count', printf('bundle %d %s: not kept, counted %d', r.bundle_id, r.state, r.n) "
+    "FROM r WHERE NOT EXISTS (SELECT 1 FROM bundle_count k "
+    "WHERE k.bundle_id = r.bundle_id AND k.state = r.state)";
+
 st_t store_check(store_t *s) {
     int bad = 0;
     st_t st;
@@ -472,6 +484,8 @@ st_t store_check(store_t *s) {
     st = run_check(s, "PRAGMA integrity_check", true, &bad);
     if (st == ST_OK)
         st = run_check(s, "PRAGMA foreign_key_check", false, &bad);
+    if (st == ST_OK)
+        st = run_check(s, sql_count_check, false, &bad);
     if (st != ST_OK)
         return st;
     return bad ? ST_E_DB_CORRUPT : ST_OK;

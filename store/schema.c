@@ -219,9 +219,44 @@ static const char *const schema_v2[] = {
     NULL,
 };
 
+/*
+ * Schema 3: counts per bundle and state kept by triggers. The engine refreshes the bundle
+ * tiles after every job and status/UI read them on every poll; counting through the
+ * bpp_bundle_state index costs O(BPPs in the store), ~21 ms at 2*10^5 and ~100 ms at 10^6 BPPs,
+ * which with 16 workers refreshing would take a core. The triggers make it O(bundles), at the
+ * price of one more small row written per transition (usually on a page already dirty).
+ * store_check() compares the counts with a recount.
+ */
+static const char *const schema_v3[] = {
+    "CREATE TABLE bundle_count (\n"
+    "  bundle_id INTEGER NOT NULL REFERENCES bundle(id),\n"
+    "  state     TEXT NOT NULL\n"
+    "            CHECK (state IN ('pending', 'loading', 'installed', 'failed', 'dead')),\n"
+    "  n         INTEGER NOT NULL CHECK (n >= 0),\n"
+    "  PRIMARY KEY (bundle_id, state)\n"
+    ") WITHOUT ROWID",
+    "INSERT INTO bundle_count(bundle_id, state, n) "
+    "SELECT bundle_id, state, count(*) FROM bpp GROUP BY bundle_id, state",
+    "CREATE TRIGGER bpp_count_insert AFTER INSERT ON bpp BEGIN\n"
+    "  INSERT INTO bundle_count(bundle_id, state, n) VALUES (NEW.bundle_id, NEW.state, 1)\n"
+    "    ON CONFLICT(bundle_id, state) DO UPDATE SET n = n + 1;\n"
+    "END",
+    "CREATE TRIGGER bpp_count_update AFTER UPDATE OF state, bundle_id ON bpp\n"
+    "WHEN OLD.state IS NOT NEW.state OR OLD.bundle_id IS NOT NEW.bundle_id BEGIN\n"
+    "  UPDATE bundle_count SET n = n - 1 WHERE bundle_id = OLD.bundle_id AND state = OLD.state;\n"
+    "  INSERT INTO bundle_count(bundle_id, state, n) VALUES (NEW.bundle_id, NEW.state, 1)\n"
+    "    ON CONFLICT(bundle_id, state) DO UPDATE SET n = n + 1;\n"
+    "END",
+    "CREATE TRIGGER bpp_count_delete AFTER DELETE ON bpp BEGIN\n"
+    "  UPDATE bundle_count SET n = n - 1 WHERE bundle_id = OLD.bundle_id AND state = OLD.state;\n"
+    "END",
+    NULL,
+};
+
 static const migration_t migrations[] = {
     {1, schema_v1},
     {2, schema_v2},
+    {3, schema_v3},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

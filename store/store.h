@@ -30,7 +30,7 @@
 #include "base/buf.h"
 #include "base/status.h"
 
-#define STORE_SCHEMA_VERSION 2 /* PRAGMA user_version written by this station */
+#define STORE_SCHEMA_VERSION 3 /* PRAGMA user_version written by this station */
 
 #define STORE_EID_LEN   16  /* same as IFPP_EID_LEN */
 #define STORE_ID_LEN    16  /* bundleId, reportId (IFPP_ID_LEN) */
@@ -88,7 +88,8 @@ st_t store_tx_commit(store_t *s);
 /* Rolls back the innermost level. Safe after SQLite already rolled back on its own. */
 void store_tx_rollback(store_t *s);
 
-/* PRAGMA integrity_check and foreign_key_check: ST_OK or ST_E_DB_CORRUPT (details logged). */
+/* PRAGMA integrity_check, foreign_key_check and the counts per bundle against a recount: ST_OK
+ * or ST_E_DB_CORRUPT (details logged). O(size of the store). */
 st_t store_check(store_t *s);
 
 /* ---- SM-DPfs ---- */

@@ -146,7 +146,8 @@ static void test_fresh_db(void) {
                                  "'bpp','bpp_blob','attempt','result','report','report_entry',"
                                  "'audit')"),
                     12);
-    CU_ASSERT_EQUAL(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"), 2);
+    /* 2 append-only guards of the audit log, 3 keepers of the counts per bundle (schema 3) */
+    CU_ASSERT_EQUAL(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"), 5);
     sqlite3_close(raw);
     /* Reopening an up-to-date database changes nothing. */
     store_close(d.s);
@@ -983,10 +984,13 @@ static void test_migration_v1_v2(void) {
     CU_ASSERT_EQUAL(store_open(path, STORE_OPEN_READONLY, &ro), ST_E_DB_VERSION);
     CU_ASSERT_PTR_NULL(ro);
 
-    /* the upgrade */
+    /* the upgrade (v1 -> v2 -> v3: the counts per bundle are filled from the rows) */
     CU_ASSERT_EQUAL_FATAL(store_open(path, 0, &s), ST_OK);
     CU_ASSERT_EQUAL(store_user_version(s, &v), ST_OK);
-    CU_ASSERT_EQUAL(v, 2);
+    CU_ASSERT_EQUAL(v, STORE_SCHEMA_VERSION);
+    CU_ASSERT_EQUAL(raw_int(store_db(s), "SELECT count(*) FROM bundle_count"), 2);
+    CU_ASSERT_EQUAL(raw_int(store_db(s), "SELECT n FROM bundle_count WHERE state = 'failed'"), 1);
+    CU_ASSERT_EQUAL(raw_int(store_db(s), "SELECT n FROM bundle_count WHERE state = 'pending'"), 1);
     CU_ASSERT_EQUAL(store_check(s), ST_OK);
     CU_ASSERT_EQUAL(store_audit_verify(s, NULL, NULL), ST_OK);
     raw = raw_open(path);
@@ -1028,10 +1032,98 @@ static void test_migration_v1_v2(void) {
     CU_ASSERT_EQUAL_FATAL(store_open(path, STORE_OPEN_READONLY, &ro), ST_OK);
     CU_ASSERT_EQUAL(key_state(ro, 1, 1), STORE_OTK_REQUESTED);
     store_close(ro);
-    CU_ASSERT_EQUAL(store_open_version(path, 3, &s), ST_E_INVAL);
+    CU_ASSERT_EQUAL(store_open_version(path, STORE_SCHEMA_VERSION + 1, &s), ST_E_INVAL);
     tu_rmrf(dir);
     free(dir);
     free(path);
+}
+
+/* Schema 3: the counts per bundle and state are kept by triggers through inserts, every
+ * transition and a rollback; store_bundle_stats reads them; store_check finds a tampered count. */
+static int64_t recount(sqlite3 *db, int64_t bundle, const char *state) {
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM bpp WHERE bundle_id = %lld AND state = '%s'",
+             (long long)bundle, state);
+    return raw_int(db, sql);
+}
+
+static void test_bundle_counts(void) {
+    db_t d;
+    store_stats_list_t l = {NULL, 0};
+    store_change_t ch = STORE_CHANGE_INIT;
+    store_bundle_new_t b;
+    store_bpp_new_t e;
+    int64_t rowid = 0, ids[6];
+    static const char *const names[] = {"pending", "loading", "installed", "failed", "dead"};
+    sqlite3 *raw;
+
+    db_open(&d, "store-counts");
+    bundle_hdr(&b, 0x71, "2.999.10");
+    b.entry_count = 6;
+    CU_ASSERT_EQUAL(store_tx_begin(d.s), ST_OK);
+    CU_ASSERT_EQUAL(store_bundle_insert(d.s, &b, &rowid), ST_OK);
+    for (uint32_t i = 0; i < 6; i++) {
+        bpp_entry(&e, i, 40 + i, 1, 0x71);
+        CU_ASSERT_EQUAL(store_bpp_add(d.s, rowid, &e, &ids[i]), ST_OK);
+    }
+    CU_ASSERT_EQUAL(store_tx_commit(d.s), ST_OK);
+    (void)add_one(d.s, 0x72, "2.999.11", 50, 1); /* a second bundle, left pending */
+    ch.reader = "r";
+    ch.pir = dummy_pir;
+    ch.pir_len = sizeof(dummy_pir);
+    /* 0: installed, 1: dead, 2: failed, 3: loading, 4-5 pending; one transition rolled back */
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, ids[0], STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                    ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, ids[0], STORE_BPP_LOADING, STORE_BPP_INSTALLED, &ch),
+                    ST_OK);
+    for (int i = 1; i <= 3; i++)
+        CU_ASSERT_EQUAL(
+            store_bpp_transition(d.s, ids[i], STORE_BPP_PENDING, STORE_BPP_LOADING, &ch), ST_OK);
+    ch.error = "pulled";
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, ids[1], STORE_BPP_LOADING, STORE_BPP_FAILED, &ch),
+                    ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, ids[1], STORE_BPP_FAILED, STORE_BPP_DEAD, &ch),
+                    ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, ids[2], STORE_BPP_LOADING, STORE_BPP_FAILED, &ch),
+                    ST_OK);
+    CU_ASSERT_EQUAL(store_tx_begin(d.s), ST_OK);
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, ids[4], STORE_BPP_PENDING, STORE_BPP_LOADING, &ch),
+                    ST_OK);
+    store_tx_rollback(d.s);
+    /* a CAS miss changes nothing either */
+    CU_ASSERT_EQUAL(store_bpp_transition(d.s, ids[5], STORE_BPP_LOADING, STORE_BPP_FAILED, &ch),
+                    ST_E_STATE);
+
+    CU_ASSERT_EQUAL_FATAL(store_bundle_stats(d.s, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 2);
+    CU_ASSERT_EQUAL(l.v[0].bundle_rowid, rowid);
+    CU_ASSERT_EQUAL(l.v[0].entry_count, 6);
+    CU_ASSERT_EQUAL(l.v[0].count[STORE_BPP_PENDING], 2);
+    CU_ASSERT_EQUAL(l.v[0].count[STORE_BPP_LOADING], 1);
+    CU_ASSERT_EQUAL(l.v[0].count[STORE_BPP_INSTALLED], 1);
+    CU_ASSERT_EQUAL(l.v[0].count[STORE_BPP_FAILED], 1);
+    CU_ASSERT_EQUAL(l.v[0].count[STORE_BPP_DEAD], 1);
+    CU_ASSERT_EQUAL(l.v[1].count[STORE_BPP_PENDING], 1);
+    CU_ASSERT_STRING_EQUAL(l.v[1].smdpf_oid, "2.999.11");
+    for (int k = 0; k < 5; k++)
+        CU_ASSERT_EQUAL((int64_t)l.v[0].count[k], recount(store_db(d.s), rowid, names[k]));
+    store_stats_list_free(&l);
+    CU_ASSERT_EQUAL(store_check(d.s), ST_OK);
+
+    /* a count edited behind the station's back, or one missing, is found */
+    raw = raw_open(d.path);
+    CU_ASSERT_EQUAL(sqlite3_exec(raw, "UPDATE bundle_count SET n = n + 1 WHERE state = 'dead'",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    CU_ASSERT_EQUAL(store_check(d.s), ST_E_DB_CORRUPT);
+    CU_ASSERT_EQUAL(sqlite3_exec(raw,
+                                 "UPDATE bundle_count SET n = n - 1 WHERE state = 'dead'; "
+                                 "DELETE FROM bundle_count WHERE state = 'installed'",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    CU_ASSERT_EQUAL(store_check(d.s), ST_E_DB_CORRUPT);
+    sqlite3_close(raw);
+    db_done(&d);
 }
 
 /* requested: unused -> requested -> bound by an imported BPP; one requested key per eUICC;
@@ -1539,7 +1631,8 @@ void test_store_register(void) {
         {"pending BPPs for an EID; loading list; plan", test_pending_query},
         {"results and reports", test_results_and_reports},
         {"eUICC data and one-time keys", test_euicc_data},
-        {"schema v1 -> v2 upgrade of a v1 database", test_migration_v1_v2},
+        {"schema v1 -> v3 upgrade of a v1 database", test_migration_v1_v2},
+        {"counts per bundle and state kept by triggers; checked", test_bundle_counts},
         {"one-time key requested: CAS, one per eUICC, release, bind", test_key_requested},
         {"eUICC listing filters; inventory counts", test_euicc_listing},
         {"last failed/dead BPPs; attempts per reader", test_failures_and_readers},
