@@ -471,7 +471,8 @@ static const char sql_count_check[] =
     "k.n, coalesce(r.n, 0)) FROM bundle_count k LEFT JOIN r USING (bundle_id, state) "
     "WHERE k.n <> coalesce(r.n, 0) "
     "UNION ALL "
-    "SELECT 'bundle_count', printf('bundle %d %s: not kept, counted %d', r.bundle_id, r.state, r.n) "
+    "SELECT 'bundle_count', printf('bundle %d %s: not kept, counted %d', r.bundle_id, r.state, "
+    "r.n) "
     "FROM r WHERE NOT EXISTS (SELECT 1 FROM bundle_count k "
     "WHERE k.bundle_id = r.bundle_id AND k.state = r.state)";
 
