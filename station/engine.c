@@ -73,7 +73,8 @@ struct engine {
 
     /* snapshot data, guarded by lock */
     bool service_down;
-    uint64_t seq, passed, failed, attention, installed;
+    uint64_t seq, installed;
+    engine_units_t units; /* verdicts per device */
     int64_t times[ENGINE_TIMES];
     size_t n_times, times_pos;
     int64_t started_ms, last_change_ms;
@@ -199,17 +200,11 @@ static void job_changed_stats(void *ud, bool store_changed) {
     job_changed(u->w, store_changed);
 }
 
-/* Counts a verdict (lock held). */
-static void count_verdict(engine_t *e, engine_slot_state_t v, uint32_t installed) {
-    if (v == ENGINE_SLOT_PASS)
-        e->passed++;
-    else if (v == ENGINE_SLOT_FAIL)
-        e->failed++;
-    else if (v == ENGINE_SLOT_ATTENTION)
-        e->attention++;
-    else
-        return;
+/* Counts a verdict per device (lock held); the units/h clock counts new units only. */
+static void count_verdict(engine_t *e, const engine_reader_snap_t *snap, uint32_t installed) {
     e->installed += installed;
+    if (!engine_units_add(&e->units, snap->has_eid ? snap->eid : NULL, snap->state))
+        return;
     e->times[e->times_pos] = engine_now_ms();
     e->times_pos = (e->times_pos + 1) % ENGINE_TIMES;
     if (e->n_times < ENGINE_TIMES)
@@ -311,7 +306,7 @@ static void *worker_main(void *arg) {
             pthread_mutex_lock(&e->lock);
             w->running = false;
             if (js == ST_OK)
-                count_verdict(e, w->snap.state, installed);
+                count_verdict(e, &w->snap, installed);
             if (js != ST_OK && js != ST_E_CANCELLED && w->present && !w->insert_pending
                 && w->retries < ENGINE_MAX_RETRIES) {
                 /* the monitor still sees the card: a transient fault, retry (bounded) */
@@ -592,8 +587,8 @@ void engine_stop(engine_t *e, bool abandon) {
         }
     e->started = false;
     st_log(ST_LOG_INFO,
-           "engine: stopped (%" PRIu64 " pass, %" PRIu64 " fail, %" PRIu64 " attention)", e->passed,
-           e->failed, e->attention);
+           "engine: stopped (%" PRIu64 " pass, %" PRIu64 " fail, %" PRIu64 " attention)",
+           e->units.passed, e->units.failed, e->units.attention);
     notify(e);
 }
 
@@ -620,6 +615,7 @@ void engine_free(engine_t *e) {
         close(e->ev_w);
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->store_write);
+    engine_units_free(&e->units);
     free(e->store_path);
     free(e->op);
     free(e);
@@ -671,9 +667,10 @@ void engine_snapshot(engine_t *e, engine_snapshot_t *out) {
     out->n_readers = e->n;
     for (size_t i = 0; i < e->n; i++)
         out->readers[i] = e->w[i]->snap;
-    out->passed = e->passed;
-    out->failed = e->failed;
-    out->attention = e->attention;
+    out->passed = e->units.passed;
+    out->failed = e->units.failed;
+    out->attention = e->units.attention;
+    out->verdicts = e->units.verdicts;
     out->installed = e->installed;
     out->units_per_hour =
         engine_units_per_hour(e->times, e->n_times, engine_now_ms(), e->started_ms);

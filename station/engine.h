@@ -166,9 +166,12 @@ typedef struct {
     bool service_down; /* pcscd unavailable */
     engine_reader_snap_t readers[ENGINE_MAX_READERS];
     size_t n_readers;
-    uint64_t passed, failed, attention; /* verdicts since start */
+    uint64_t passed, failed, attention; /* units (cards, by EID) since start, by their latest
+                                           verdict: a re-seated card that passes after a fail
+                                           is one passed unit (engine_units.c) */
+    uint64_t verdicts;                  /* every verdict, repeats of one card included */
     uint64_t installed;                 /* BPPs installed since start */
-    double units_per_hour;              /* verdicts over the last hour (extrapolated) */
+    double units_per_hour;              /* new units over the last hour (extrapolated) */
     store_bundle_stats_t bundles[ENGINE_SNAP_BUNDLES]; /* per bundle and BPP state */
     size_t n_bundles;
     uint64_t pending; /* pending + failed (retryable) BPPs, all bundles */

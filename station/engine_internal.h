@@ -17,6 +17,30 @@
 #include "store.h"
 #include "transport.h"
 
+/* ---- verdicts per device (engine_units.c) ---- */
+
+typedef struct {
+    char eid[33]; /* "" = free */
+    engine_slot_state_t verdict;
+} engine_units_slot_t;
+
+/* passed + failed + attention = units (distinct EIDs, by their latest verdict) plus the
+ * verdicts of cards that gave no EID. Zero-initialise; engine_units_free. */
+typedef struct {
+    uint64_t passed, failed, attention;
+    uint64_t verdicts; /* every PASS/FAIL/ATTENTION counted, jobs of the same card included */
+    engine_units_slot_t *v;
+    size_t cap, used;
+} engine_units_t;
+
+/* Records a job's verdict for the card `eid` (decimal digits; NULL or "" when unknown): a new
+ * unit is counted, a known one moves to the counter of its new verdict. Other states are
+ * ignored. Returns true for a new unit (or a verdict without an EID), false otherwise. */
+bool engine_units_add(engine_units_t *t, const char *eid, engine_slot_state_t v);
+
+/* NULL-tolerant; leaves *t zeroed. */
+void engine_units_free(engine_units_t *t);
+
 /* ---- pure decisions (engine_policy.c) ---- */
 
 typedef enum {

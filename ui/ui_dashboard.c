@@ -178,6 +178,10 @@ static void draw_counters(ui_t *ui, int y) {
     counter(ui, y, &x, s->pending || !s->n_bundles ? UI_C_DEFAULT : UI_C_WARN, t);
     snprintf(t, sizeof(t), "cards %zu/%zu", cards, s->n_readers);
     counter(ui, y, &x, UI_C_DEFAULT, t);
+    /* passed/failed count cards (a load, a verify and a key deletion of one card are one unit);
+     * the jobs run, repeats included, come last (cut first on a narrow screen) */
+    snprintf(t, sizeof(t), "jobs %" PRIu64, s->verdicts);
+    counter(ui, y, &x, UI_C_DEFAULT, t);
 }
 
 static void draw_stock(ui_t *ui, int y, int rows) {

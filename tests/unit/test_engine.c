@@ -213,6 +213,48 @@ static void test_verdict(void) {
     CU_ASSERT_EQUAL(engine_verdict(&t), ENGINE_SLOT_ATTENTION);
 }
 
+/* Verdicts per device: a re-seated card is one unit; its latest verdict counts. */
+static void test_units_per_device(void) {
+    engine_units_t u;
+    char eid[33];
+
+    memset(&u, 0, sizeof(u));
+    CU_ASSERT_TRUE(engine_units_add(&u, "89049032000000000000000000000001", ENGINE_SLOT_FAIL));
+    CU_ASSERT_FALSE(engine_units_add(&u, "89049032000000000000000000000001", ENGINE_SLOT_PASS));
+    CU_ASSERT_EQUAL(u.passed, 1);
+    CU_ASSERT_EQUAL(u.failed, 0);
+    CU_ASSERT_FALSE(engine_units_add(&u, "89049032000000000000000000000001", ENGINE_SLOT_PASS));
+    CU_ASSERT_EQUAL(u.passed, 1);
+    CU_ASSERT_TRUE(engine_units_add(&u, "89049032000000000000000000000002", ENGINE_SLOT_ATTENTION));
+    CU_ASSERT_FALSE(engine_units_add(&u, "89049032000000000000000000000002", ENGINE_SLOT_FAIL));
+    CU_ASSERT_EQUAL(u.attention, 0);
+    CU_ASSERT_EQUAL(u.failed, 1);
+    /* no EID (the card never answered GetEID): counted each time */
+    CU_ASSERT_TRUE(engine_units_add(&u, NULL, ENGINE_SLOT_FAIL));
+    CU_ASSERT_TRUE(engine_units_add(&u, "", ENGINE_SLOT_FAIL));
+    CU_ASSERT_EQUAL(u.failed, 3);
+    /* not a verdict */
+    CU_ASSERT_FALSE(engine_units_add(&u, "89049032000000000000000000000003", ENGINE_SLOT_LOADING));
+    CU_ASSERT_EQUAL(u.verdicts, 7);
+    /* many units: the table grows, every unit kept once */
+    for (unsigned i = 0; i < 5000; i++) {
+        snprintf(eid, sizeof(eid), "8904903200000000000000000%07u", i + 10);
+        CU_ASSERT_TRUE(engine_units_add(&u, eid, ENGINE_SLOT_FAIL));
+    }
+    for (unsigned i = 0; i < 5000; i++) {
+        snprintf(eid, sizeof(eid), "8904903200000000000000000%07u", i + 10);
+        CU_ASSERT_FALSE(engine_units_add(&u, eid, ENGINE_SLOT_PASS));
+    }
+    CU_ASSERT_EQUAL(u.passed, 5001);
+    CU_ASSERT_EQUAL(u.failed, 3);
+    CU_ASSERT_EQUAL(u.used, 5002);
+    CU_ASSERT_TRUE(u.cap >= 2 * u.used);
+    engine_units_free(&u);
+    CU_ASSERT_PTR_NULL(u.v);
+    CU_ASSERT_EQUAL(u.passed, 0);
+    engine_units_free(NULL);
+}
+
 static void test_units_per_hour(void) {
     const int64_t h = 3600 * 1000;
     int64_t times[4] = {10 * 1000, 20 * 1000, 30 * 1000, 40 * 1000};
@@ -877,6 +919,7 @@ void test_engine_register(void) {
         {"settle text: cause, then retries exhausted", test_settle_text},
         {"verdict rules", test_verdict},
         {"units per hour", test_units_per_hour},
+        {"verdicts per device (re-seated cards)", test_units_per_device},
         {"create, lock, commands, snapshot", test_engine_create_lock},
         {"job: recovery finds the PIR", test_job_recover_installed},
         {"job: recovery to pending, then load", test_job_recover_pending_then_load},
