@@ -664,7 +664,9 @@ static size_t strip_slot_suffix(const char *name) {
  *    " DD SS" suffix minus the plug-order index DD, so "Virtual PCD 00 01" and "Virtual PCD
  *    03 01" are one fixture slot and "Virtual PCD 00 00" another), given with the suffix or
  *    as the identity itself ("Virtual PCD 01"); or
- *  - it has no suffix and equals the reader name without " DD SS" (single-slot readers).
+ *  - it equals the reader name without " DD SS" (single-slot readers), also when it looks
+ *    like it carries a suffix of its own: "Reader 4A 69" is the name of reader "Reader 4A 69
+ *    00 00", whatever the identity rule makes of it (found by fuzz-config).
  * The first configured slot that matches wins.
  */
 const char *config_slot_label(const config_t *cfg, const char *reader_name) {
@@ -685,7 +687,7 @@ const char *config_slot_label(const config_t *cfg, const char *reader_name) {
         }
         monitor_reader_id(want, want_id, sizeof(want_id));
         if (strcmp(id, want_id) == 0 || strcmp(id, want) == 0
-            || (strip_slot_suffix(want) == wl && wl == n && memcmp(reader_name, want, n) == 0))
+            || (wl == n && memcmp(reader_name, want, n) == 0))
             return cfg->readers.slots[i].label;
     }
     return NULL;

@@ -110,6 +110,24 @@ static void test_good_file(void) {
     free(path);
 }
 
+/* fuzz-config finding: a configured name that itself ends like " DD SS" ("44 4A 69") did not
+ * match its own reader "44 4A 69 00 00" (the identity rule read " 4A 69" as a suffix). */
+static void test_slot_name_like_suffix(void) {
+    char *path = write_conf("suffixlike.conf", "[readers]\n"
+                                               "slot.max = 44 4A 69\n"
+                                               "slot.B = Reader 12 34\n");
+    config_t *c = NULL;
+    char err[256];
+
+    CU_ASSERT_EQUAL_FATAL(config_load(path, &c, err, sizeof(err)), ST_OK);
+    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "44 4A 69 00 00"), "max");
+    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "44 4A 69 03 00"), "max");
+    CU_ASSERT_STRING_EQUAL(config_slot_label(c, "Reader 12 34 00 00"), "B");
+    CU_ASSERT_PTR_NULL(config_slot_label(c, "Reader 12 35 00 00"));
+    config_free(c);
+    free(path);
+}
+
 /* Multi-slot readers (vpcd, dual-slot CCID): the slot index SS tells the fixture slots apart,
  * the plug-order index DD does not. */
 static void test_multi_slot_identity(void) {
@@ -296,6 +314,7 @@ void test_config_register(void) {
     static const tu_test_t tests[] = {
         {"good file", test_good_file},
         {"defaults", test_defaults},
+        {"a configured name that looks like it has a slot suffix", test_slot_name_like_suffix},
         {"multi-slot reader identity", test_multi_slot_identity},
         {"bad values, unknown keys/sections, cross-key checks", test_bad_values},
         {"line length and NUL bytes", test_line_limits},
