@@ -8,7 +8,8 @@ Reads the station's store (sqlite3) and every simulated card's own state (DIR/<n
 card.state, the text format of tests/testkit/euicc/state.h) and checks:
 
   both modes (right after a kill -9, before any recovery, and after recovery)
-    integrity     PRAGMA integrity_check = ok, PRAGMA foreign_key_check empty
+    integrity     PRAGMA integrity_check = ok, PRAGMA foreign_key_check empty; the counts per
+                  bundle and state (schema 3 triggers) equal a recount
     states        every BPP in pending|loading|installed|failed|dead; result kind agrees with the
                   BPP state (installed -> installed result with a verified PIR, dead -> failed
                   result, pending|failed -> no result)
@@ -158,6 +159,14 @@ def main():
         report(c)
     fk = q("PRAGMA foreign_key_check")
     c.ok(not fk, f"foreign_key_check: {fk[:5]}")
+    # schema 3: the counts per bundle and state kept by triggers equal a recount
+    if q("PRAGMA user_version")[0][0] >= 3:
+        kept = {(b, st): n for (b, st, n) in q("SELECT bundle_id, state, n FROM bundle_count")
+                if n}
+        real = {(b, st): n for (b, st, n) in
+                q("SELECT bundle_id, state, count(*) FROM bpp GROUP BY bundle_id, state")}
+        c.ok(kept == real, f"bundle_count differs from a recount: kept {sorted(kept.items())[:4]}, "
+                           f"counted {sorted(real.items())[:4]}")
 
     # states and results
     bpps = {}
