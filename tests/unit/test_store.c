@@ -1038,6 +1038,88 @@ static void test_migration_v1_v2(void) {
     free(path);
 }
 
+/* Yield per production shift: windows of `len` seconds from `origin` (status's shift_start /
+ * shift_hours); an attempt counts in the shift it started in, also before the origin (floor,
+ * not truncation, of a negative offset); newest first, at most `max`. */
+static void test_shift_stats(void) {
+    db_t d;
+    store_shift_list_t l = {NULL, 0};
+    const int64_t day = 1700006400; /* 2023-11-15 00:00 UTC */
+    const int64_t origin = 6 * 3600, len = 8 * 3600;
+    static const struct {
+        int64_t at; /* seconds after `day` */
+        const char *outcome;
+    } att[] = {
+        {6 * 3600 - 1, "installed"},    /* 05:59:59 -> the shift of the day before, 22:00 */
+        {-2 * 3600, "failed"},          /* 22:00 the day before, same shift */
+        {6 * 3600, "installed"},        /* 06:00 -> shift 06:00 */
+        {14 * 3600 - 1, "failed"},      /* 13:59:59 -> shift 06:00 */
+        {10 * 3600, "interrupted"},     /* shift 06:00 */
+        {12 * 3600, NULL},              /* still open: counted as an attempt only */
+        {14 * 3600, "installed"},       /* 14:00 -> shift 14:00 */
+        {-30 * 24 * 3600, "installed"}, /* a month ago */
+    };
+    sqlite3 *raw;
+    char sql[256];
+    int64_t bpp;
+
+    db_open(&d, "store-shifts");
+    bpp = add_one(d.s, 0x81, "2.999.10", 81, 1);
+    raw = raw_open(d.path);
+    for (size_t i = 0; i < sizeof(att) / sizeof(att[0]); i++) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO attempt(bpp_id, reader, started_at, ended_at, outcome) "
+                 "VALUES (%lld, 'r1', %lld, %s, %s%s%s)",
+                 (long long)bpp, (long long)(day + att[i].at), att[i].outcome ? "0" : "NULL",
+                 att[i].outcome ? "'" : "", att[i].outcome ? att[i].outcome : "NULL",
+                 att[i].outcome ? "'" : "");
+        CU_ASSERT_EQUAL(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    sqlite3_close(raw);
+
+    CU_ASSERT_EQUAL_FATAL(store_shift_stats(d.s, origin, len, 10, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 4);
+    CU_ASSERT_EQUAL(l.v[0].start, day + 14 * 3600);
+    CU_ASSERT_EQUAL(l.v[0].attempts, 1);
+    CU_ASSERT_EQUAL(l.v[0].installed, 1);
+    CU_ASSERT_EQUAL(l.v[1].start, day + 6 * 3600);
+    CU_ASSERT_EQUAL(l.v[1].attempts, 4);
+    CU_ASSERT_EQUAL(l.v[1].installed, 1);
+    CU_ASSERT_EQUAL(l.v[1].failed, 1);
+    CU_ASSERT_EQUAL(l.v[1].interrupted, 1);
+    CU_ASSERT_EQUAL(l.v[2].start, day - 2 * 3600);
+    CU_ASSERT_EQUAL(l.v[2].attempts, 2);
+    CU_ASSERT_EQUAL(l.v[2].installed, 1);
+    CU_ASSERT_EQUAL(l.v[2].failed, 1);
+    CU_ASSERT_EQUAL(l.v[3].start, day - 30 * 24 * 3600 - 2 * 3600);
+    CU_ASSERT_EQUAL(l.v[3].attempts, 1);
+    /* an origin after some attempts (negative offsets: floor, not truncation): the same
+     * windows, since day + 6 h is 6 h plus a whole number of 8 h shifts */
+    CU_ASSERT_EQUAL(store_shift_stats(d.s, day + origin, len, 10, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 4);
+    CU_ASSERT_EQUAL(l.v[1].start, day + 6 * 3600);
+    CU_ASSERT_EQUAL(l.v[2].start, day - 2 * 3600);
+    CU_ASSERT_EQUAL(l.v[2].attempts, 2);
+    CU_ASSERT_EQUAL(l.v[3].start, day - 30 * 24 * 3600 - 2 * 3600);
+    /* at most `max`, the newest */
+    CU_ASSERT_EQUAL(store_shift_stats(d.s, origin, len, 2, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 2);
+    CU_ASSERT_EQUAL(l.v[1].start, day + 6 * 3600);
+    /* one 24 h shift from midnight: the 05:59:59 and 22:00 attempts fall on different days */
+    CU_ASSERT_EQUAL(store_shift_stats(d.s, 0, 24 * 3600, 10, &l), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(l.n, 3);
+    CU_ASSERT_EQUAL(l.v[0].start, day);
+    CU_ASSERT_EQUAL(l.v[0].attempts, 6);
+    CU_ASSERT_EQUAL(l.v[1].start, day - 24 * 3600);
+    CU_ASSERT_EQUAL(l.v[1].attempts, 1);
+    /* bad arguments */
+    CU_ASSERT_EQUAL(store_shift_stats(d.s, origin, 0, 10, &l), ST_E_INVAL);
+    CU_ASSERT_EQUAL(store_shift_stats(d.s, origin, len, 0, &l), ST_E_INVAL);
+    store_shift_list_free(&l);
+    store_shift_list_free(NULL);
+    db_done(&d);
+}
+
 /* Schema 3: the counts per bundle and state are kept by triggers through inserts, every
  * transition and a rollback; store_bundle_stats reads them; store_check finds a tampered count. */
 static int64_t recount(sqlite3 *db, int64_t bundle, const char *state) {
@@ -1633,6 +1715,7 @@ void test_store_register(void) {
         {"eUICC data and one-time keys", test_euicc_data},
         {"schema v1 -> v3 upgrade of a v1 database", test_migration_v1_v2},
         {"counts per bundle and state kept by triggers; checked", test_bundle_counts},
+        {"yield per production shift", test_shift_stats},
         {"one-time key requested: CAS, one per eUICC, release, bind", test_key_requested},
         {"eUICC listing filters; inventory counts", test_euicc_listing},
         {"last failed/dead BPPs; attempts per reader", test_failures_and_readers},
