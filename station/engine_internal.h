@@ -142,7 +142,8 @@ int64_t engine_now_ms(void);
 
 #define JOB_MAX_INSTALLED 64 /* ICCIDs remembered for the verify step */
 #define JOB_MAX_RESETS    3  /* card resets survived in one job */
-#define JOB_DB_BUSY_TRIES 12 /* store busy timeouts waited out when settling a BPP */
+#define JOB_DB_BUSY_TRIES                                                                          \
+    12 /* store busy timeouts waited out when marking a BPP loading or settling it */
 
 typedef struct job_ctx {
     /* inputs, borrowed for the job */

@@ -98,7 +98,15 @@ static st_t load_one(job_ctx_t *j, const store_bpp_t *b, uint32_t index, uint32_
     open.reader = j->reader;
     open.op = j->op;
     open.attempt_id = &attempt;
-    st = store_bpp_transition(j->store, b->id, b->state, STORE_BPP_LOADING, &open);
+    /* An import holds the write lock for its whole bundle (a console import while cards load):
+     * nothing has been sent for this BPP yet, so wait it out, as job_settle does, rather than
+     * fail the card. */
+    for (int tries = 0;; tries++) {
+        st = store_bpp_transition(j->store, b->id, b->state, STORE_BPP_LOADING, &open);
+        if (st != ST_E_DB_BUSY || tries >= JOB_DB_BUSY_TRIES || job_stopping(j, true))
+            break;
+        st_log(ST_LOG_WARN, "engine: BPP %" PRId64 ": store busy (an import?), waiting", b->id);
+    }
     if (st == ST_E_STATE) {
         st_log(ST_LOG_WARN, "engine: BPP %" PRId64 " changed state meanwhile; skipped", b->id);
         return ST_OK;

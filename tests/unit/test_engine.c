@@ -5,11 +5,15 @@
  * a reload, an error PIR, a profile without its PIR (ATTENTION), a card pulled mid-load, an
  * unknown card.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
+#include <sqlite3.h>
 #include <openssl/x509.h>
 
 #include "crypto/cert.h"
@@ -622,6 +626,62 @@ static void test_job_recover_pending_then_load(void) {
     fx_free(&x);
 }
 
+/* An import holding the write lock (another connection, 400 ms) when the job marks its BPP
+ * loading: the job waits (busy timeout 50 ms here, retried) instead of failing the card. */
+typedef struct {
+    const char *path;
+    volatile int locked;
+    int rc;
+} locker_t;
+
+static void *hold_lock(void *arg) {
+    locker_t *l = arg;
+    sqlite3 *db = NULL;
+    struct timespec ts = {0, 400 * 1000 * 1000};
+
+    l->rc = sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (l->rc == SQLITE_OK)
+        l->rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    __atomic_store_n(&l->locked, 1, __ATOMIC_SEQ_CST);
+    nanosleep(&ts, NULL);
+    if (l->rc == SQLITE_OK)
+        l->rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static void test_job_waits_for_import_lock(void) {
+    fx_t x;
+    buf_t pir = BUF_INIT;
+    locker_t l = {NULL, 0, 0};
+    pthread_t t;
+    char *r;
+
+    fx_setup(&x, true);
+    make_pir(&x, true, 0, 0, &pir);
+    r = malloc(2 * pir.len + 8);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    hex_encode(pir.data, pir.len, r);
+    strcat(r, "9000");
+    expect_open(&x, EID_HEX, 1, 0);
+    expect_load(&x, r);
+    expect_profiles(&x, true); /* verify */
+    expect_key_status(&x, 0, 1);
+    expect_close(&x);
+    CU_ASSERT_EQUAL(store_set_busy_timeout(x.s, 50), ST_OK);
+    l.path = x.path;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, hold_lock, &l), 0);
+    while (!__atomic_load_n(&l.locked, __ATOMIC_SEQ_CST))
+        sched_yield();
+    run_job_ok(&x, ENGINE_SLOT_PASS);
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(l.rc, SQLITE_OK);
+    CU_ASSERT_EQUAL(fx_state(&x), STORE_BPP_INSTALLED);
+    free(r);
+    buf_free(&pir);
+    fx_free(&x);
+}
+
 /* An error PIR with the key left unused: failed (retried later), FAIL with the SGP.22 code. */
 static void test_job_error_pir(void) {
     fx_t x;
@@ -924,6 +984,7 @@ void test_engine_register(void) {
         {"job: recovery finds the PIR", test_job_recover_installed},
         {"job: recovery to pending, then load", test_job_recover_pending_then_load},
         {"job: error PIR -> failed", test_job_error_pir},
+        {"job: waits for an import's write lock before loading", test_job_waits_for_import_lock},
         {"job: no retry left -> dead with its cause", test_job_dead_keeps_cause},
         {"job: last retry fails -> dead, attempts counted", test_job_last_retry_dead},
         {"job: profile without PIR -> attention", test_job_recover_attention},
