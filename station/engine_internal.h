@@ -142,8 +142,7 @@ int64_t engine_now_ms(void);
 
 #define JOB_MAX_INSTALLED 64 /* ICCIDs remembered for the verify step */
 #define JOB_MAX_RESETS    3  /* card resets survived in one job */
-#define JOB_DB_BUSY_TRIES                                                                          \
-    12 /* store busy timeouts waited out when marking a BPP loading or settling it */
+#define JOB_DB_BUSY_TRIES 12 /* busy timeouts waited out: marking loading, settling */
 
 typedef struct job_ctx {
     /* inputs, borrowed for the job */
