@@ -172,25 +172,14 @@ void store_bpp_list_free(store_bpp_list_t *l) {
     l->n = 0;
 }
 
-/* Grows an array of `size`-byte elements by one; returns the new element or NULL. */
-static void *grow(void **v, size_t *n, size_t *cap, size_t size) {
-    if (*n == *cap) {
-        size_t ncap = *cap ? 2 * *cap : 8;
-        void *nv = realloc(*v, ncap * size);
-        if (!nv)
-            return NULL;
-        *v = nv;
-        *cap = ncap;
-    }
-    return (char *)*v + (*n)++ * size;
+static st_t row_bpp(sqlite3_stmt *q, void *elem, void *ud) {
+    (void)ud;
+    return bpp_from_row(q, elem);
 }
 
 st_t store_bpp_pending(store_t *s, const uint8_t eid[STORE_EID_LEN], bool with_failed,
                        store_bpp_list_t *out) {
     sqlite3_stmt *q = NULL;
-    store_bpp_list_t l = {NULL, 0};
-    size_t cap = 0;
-    bool row = false;
     st_t st;
 
     if (!s || !eid || !out)
@@ -202,21 +191,10 @@ st_t store_bpp_pending(store_t *s, const uint8_t eid[STORE_EID_LEN], bool with_f
         st = stmt_get(s, STMT_BPP_PENDING, sql_bpp_pending, &q);
     if (st == ST_OK)
         st = STMT_BIND(s, q, SA_B(eid, STORE_EID_LEN));
-    while (st == ST_OK && (st = stmt_step(s, q, &row)) == ST_OK && row) {
-        store_bpp_t *b = grow((void **)&l.v, &l.n, &cap, sizeof(*l.v));
-        if (!b) {
-            st = ST_E_NOMEM;
-            break;
-        }
-        st = bpp_from_row(q, b);
-    }
+    if (st == ST_OK)
+        st = stmt_collect(s, q, sizeof(*out->v), row_bpp, NULL, (void **)&out->v, &out->n);
     stmt_put(q);
-    if (st != ST_OK) {
-        store_bpp_list_free(&l);
-        return st;
-    }
-    *out = l;
-    return ST_OK;
+    return st;
 }
 
 void store_loading_list_free(store_loading_list_t *l) {
@@ -227,36 +205,27 @@ void store_loading_list_free(store_loading_list_t *l) {
     l->n = 0;
 }
 
+static st_t row_loading(sqlite3_stmt *q, void *elem, void *ud) {
+    store_loading_t *e = elem;
+    (void)ud;
+    e->attempt_id = sqlite3_column_int64(q, BPP_NCOLS);
+    col_text(q, BPP_NCOLS + 1, e->reader, sizeof(e->reader));
+    e->started_at = sqlite3_column_int64(q, BPP_NCOLS + 2);
+    return bpp_from_row(q, &e->bpp);
+}
+
 st_t store_bpp_loading(store_t *s, store_loading_list_t *out) {
     sqlite3_stmt *q = NULL;
-    store_loading_list_t l = {NULL, 0};
-    size_t cap = 0;
-    bool row = false;
     st_t st;
 
     if (!s || !out)
         return ST_E_INVAL;
     store_loading_list_free(out);
     st = stmt_get(s, STMT_BPP_LOADING, sql_bpp_loading, &q);
-    while (st == ST_OK && (st = stmt_step(s, q, &row)) == ST_OK && row) {
-        store_loading_t *e = grow((void **)&l.v, &l.n, &cap, sizeof(*l.v));
-        if (!e) {
-            st = ST_E_NOMEM;
-            break;
-        }
-        memset(e, 0, sizeof(*e));
-        st = bpp_from_row(q, &e->bpp);
-        e->attempt_id = sqlite3_column_int64(q, BPP_NCOLS);
-        col_text(q, BPP_NCOLS + 1, e->reader, sizeof(e->reader));
-        e->started_at = sqlite3_column_int64(q, BPP_NCOLS + 2);
-    }
+    if (st == ST_OK)
+        st = stmt_collect(s, q, sizeof(*out->v), row_loading, NULL, (void **)&out->v, &out->n);
     stmt_put(q);
-    if (st != ST_OK) {
-        store_loading_list_free(&l);
-        return st;
-    }
-    *out = l;
-    return ST_OK;
+    return st;
 }
 
 /* ---- transitions ---- */
@@ -457,11 +426,18 @@ void store_failure_list_free(store_failure_list_t *l) {
     l->n = 0;
 }
 
+static st_t row_failure(sqlite3_stmt *q, void *elem, void *ud) {
+    store_failure_t *f = elem;
+    (void)ud;
+    col_text(q, BPP_NCOLS, f->reader, sizeof(f->reader));
+    f->fpa_error_code = sqlite3_column_type(q, BPP_NCOLS + 1) == SQLITE_NULL
+                            ? -1
+                            : sqlite3_column_int(q, BPP_NCOLS + 1);
+    return bpp_from_row(q, &f->bpp);
+}
+
 st_t store_bpp_failures(store_t *s, size_t max, store_failure_list_t *out) {
     sqlite3_stmt *q = NULL;
-    store_failure_list_t l = {NULL, 0};
-    size_t cap = 0;
-    bool row = false;
     st_t st;
 
     if (!s || !out || max > INT64_MAX)
@@ -470,26 +446,10 @@ st_t store_bpp_failures(store_t *s, size_t max, store_failure_list_t *out) {
     st = stmt_get(s, STMT_BPP_FAILURES, sql_bpp_failures, &q);
     if (st == ST_OK)
         st = STMT_BIND(s, q, SA_I(max));
-    while (st == ST_OK && (st = stmt_step(s, q, &row)) == ST_OK && row) {
-        store_failure_t *f = grow((void **)&l.v, &l.n, &cap, sizeof(*l.v));
-        if (!f) {
-            st = ST_E_NOMEM;
-            break;
-        }
-        memset(f, 0, sizeof(*f));
-        st = bpp_from_row(q, &f->bpp);
-        col_text(q, BPP_NCOLS, f->reader, sizeof(f->reader));
-        f->fpa_error_code = sqlite3_column_type(q, BPP_NCOLS + 1) == SQLITE_NULL
-                                ? -1
-                                : sqlite3_column_int(q, BPP_NCOLS + 1);
-    }
+    if (st == ST_OK)
+        st = stmt_collect(s, q, sizeof(*out->v), row_failure, NULL, (void **)&out->v, &out->n);
     stmt_put(q);
-    if (st != ST_OK) {
-        store_failure_list_free(&l);
-        return st;
-    }
-    *out = l;
-    return ST_OK;
+    return st;
 }
 
 void store_reader_list_free(store_reader_list_t *l) {
@@ -508,73 +468,60 @@ void store_shift_list_free(store_shift_list_t *l) {
     l->n = 0;
 }
 
+typedef struct {
+    int64_t origin, len;
+} shift_window_t;
+
+static st_t row_shift(sqlite3_stmt *q, void *elem, void *ud) {
+    store_shift_stats_t *r = elem;
+    const shift_window_t *w = ud;
+    r->start = w->origin + sqlite3_column_int64(q, 0) * w->len;
+    r->attempts = (uint64_t)sqlite3_column_int64(q, 1);
+    r->installed = (uint64_t)sqlite3_column_int64(q, 2);
+    r->failed = (uint64_t)sqlite3_column_int64(q, 3);
+    r->interrupted = (uint64_t)sqlite3_column_int64(q, 4);
+    return ST_OK;
+}
+
 st_t store_shift_stats(store_t *s, int64_t origin, int64_t len, size_t max,
                        store_shift_list_t *out) {
     sqlite3_stmt *q = NULL;
-    store_shift_list_t l = {NULL, 0};
-    size_t cap = 0;
-    bool row = false;
+    shift_window_t w = {origin, len};
     st_t st;
 
     if (!s || !out || len <= 0 || max == 0 || max > INT32_MAX)
         return ST_E_INVAL;
     store_shift_list_free(out);
     st = stmt_get(s, STMT_SHIFT_STATS, sql_shift_stats, &q);
-    if (st == ST_OK
-        && (sqlite3_bind_int64(q, 1, origin) != SQLITE_OK
-            || sqlite3_bind_int64(q, 2, len) != SQLITE_OK
-            || sqlite3_bind_int64(q, 3, (sqlite3_int64)max) != SQLITE_OK))
-        st = st_from_sqlite(SQLITE_ERROR, store_db(s));
-    while (st == ST_OK && (st = stmt_step(s, q, &row)) == ST_OK && row) {
-        store_shift_stats_t *r = grow((void **)&l.v, &l.n, &cap, sizeof(*l.v));
-        if (!r) {
-            st = ST_E_NOMEM;
-            break;
-        }
-        r->start = origin + sqlite3_column_int64(q, 0) * len;
-        r->attempts = (uint64_t)sqlite3_column_int64(q, 1);
-        r->installed = (uint64_t)sqlite3_column_int64(q, 2);
-        r->failed = (uint64_t)sqlite3_column_int64(q, 3);
-        r->interrupted = (uint64_t)sqlite3_column_int64(q, 4);
-    }
+    if (st == ST_OK)
+        st = STMT_BIND(s, q, SA_I(origin), SA_I(len), SA_I(max));
+    if (st == ST_OK)
+        st = stmt_collect(s, q, sizeof(*out->v), row_shift, &w, (void **)&out->v, &out->n);
     stmt_put(q);
-    if (st != ST_OK) {
-        store_shift_list_free(&l);
-        return st;
-    }
-    *out = l;
+    return st;
+}
+
+static st_t row_reader(sqlite3_stmt *q, void *elem, void *ud) {
+    store_reader_stats_t *r = elem;
+    (void)ud;
+    col_text(q, 0, r->reader, sizeof(r->reader));
+    r->attempts = (uint64_t)sqlite3_column_int64(q, 1);
+    r->installed = (uint64_t)sqlite3_column_int64(q, 2);
+    r->failed = (uint64_t)sqlite3_column_int64(q, 3);
+    r->interrupted = (uint64_t)sqlite3_column_int64(q, 4);
     return ST_OK;
 }
 
 st_t store_reader_stats(store_t *s, store_reader_list_t *out) {
     sqlite3_stmt *q = NULL;
-    store_reader_list_t l = {NULL, 0};
-    size_t cap = 0;
-    bool row = false;
     st_t st;
 
     if (!s || !out)
         return ST_E_INVAL;
     store_reader_list_free(out);
     st = stmt_get(s, STMT_READER_STATS, sql_reader_stats, &q);
-    while (st == ST_OK && (st = stmt_step(s, q, &row)) == ST_OK && row) {
-        store_reader_stats_t *r = grow((void **)&l.v, &l.n, &cap, sizeof(*l.v));
-        if (!r) {
-            st = ST_E_NOMEM;
-            break;
-        }
-        memset(r, 0, sizeof(*r));
-        col_text(q, 0, r->reader, sizeof(r->reader));
-        r->attempts = (uint64_t)sqlite3_column_int64(q, 1);
-        r->installed = (uint64_t)sqlite3_column_int64(q, 2);
-        r->failed = (uint64_t)sqlite3_column_int64(q, 3);
-        r->interrupted = (uint64_t)sqlite3_column_int64(q, 4);
-    }
+    if (st == ST_OK)
+        st = stmt_collect(s, q, sizeof(*out->v), row_reader, NULL, (void **)&out->v, &out->n);
     stmt_put(q);
-    if (st != ST_OK) {
-        store_reader_list_free(&l);
-        return st;
-    }
-    *out = l;
-    return ST_OK;
+    return st;
 }

@@ -3,6 +3,7 @@
  * enum-indexed table without its file-scope static), typed binding, checked stepping and
  * column readers.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -67,6 +68,40 @@ st_t stmt_exec(store_t *s, sqlite3_stmt *q) {
         return ST_E_INTERNAL;
     }
     return st;
+}
+
+st_t stmt_collect(store_t *s, sqlite3_stmt *q, size_t size, stmt_row_fn fn, void *ud, void **v,
+                  size_t *n) {
+    char *arr = NULL;
+    size_t len = 0, cap = 0;
+    bool row = false;
+    st_t st;
+
+    *v = NULL;
+    *n = 0;
+    while ((st = stmt_step(s, q, &row)) == ST_OK && row) {
+        if (len == cap) {
+            size_t ncap = cap ? 2 * cap : 8;
+            char *na = realloc(arr, ncap * size);
+            if (!na) {
+                st = ST_E_NOMEM;
+                break;
+            }
+            arr = na;
+            cap = ncap;
+        }
+        memset(arr + len * size, 0, size);
+        if ((st = fn(q, arr + len * size, ud)) != ST_OK)
+            break;
+        len++;
+    }
+    if (st != ST_OK) {
+        free(arr);
+        return st;
+    }
+    *v = arr;
+    *n = len;
+    return ST_OK;
 }
 
 st_t stmt_bind(store_t *s, sqlite3_stmt *q, const sqlarg_t *args, size_t n) {

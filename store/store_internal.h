@@ -137,6 +137,17 @@ st_t stmt_step(store_t *s, sqlite3_stmt *q, bool *row);
 /* Steps a statement that returns no rows (SQLITE_DONE expected). */
 st_t stmt_exec(store_t *s, sqlite3_stmt *q);
 
+/* Fills one list element (zeroed) from the current row of q; `ud` is the caller's context. */
+typedef st_t (*stmt_row_fn)(sqlite3_stmt *q, void *elem, void *ud);
+
+/*
+ * The list queries' loop: steps q (already bound) to its end, appending one `size`-byte element
+ * per row through fn. On ST_OK *v (caller frees) and *n hold the rows; on failure nothing is
+ * kept (*v NULL, *n 0). The caller still owns q (stmt_put).
+ */
+st_t stmt_collect(store_t *s, sqlite3_stmt *q, size_t size, stmt_row_fn fn, void *ud, void **v,
+                  size_t *n);
+
 /* Typed positional arguments (pkg's sql_arg_t): STMT_BIND(s, q, SA_I(x), SA_B(p, n), ...)
  * binds ?1, ?2... in order and checks the count against the statement. */
 typedef enum { SA_NULL, SA_INT, SA_BLOB, SA_TEXT } sqlarg_type_t;
