@@ -199,28 +199,6 @@ const char *import_file_format(const import_file_t *f, char *buf, size_t len) {
 
 /* ---- files ---- */
 
-st_t imp_read_fd(int fd, size_t max, buf_t *out) {
-    uint8_t chunk[65536];
-    ssize_t n;
-    st_t st;
-
-    buf_reset(out);
-    for (;;) {
-        n = read(fd, chunk, sizeof(chunk));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return st_from_errno(errno);
-        }
-        if (n == 0)
-            return ST_OK;
-        if (out->len + (size_t)n > max)
-            return ST_E_TOO_LARGE;
-        if ((st = buf_append(out, chunk, (size_t)n)) != ST_OK)
-            return st;
-    }
-}
-
 static bool has_suffix(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a > b && strcmp(s + a - b, suf) == 0;

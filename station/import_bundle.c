@@ -593,7 +593,7 @@ st_t import_bundle_fd(const import_opts_t *o, int fd, int p7s_fd, import_file_t 
     f->kind = IMPORT_KIND_BUNDLE;
 
     /* 1. the signature file */
-    st = imp_read_fd(p7s_fd, P7S_MAX, &sig);
+    st = buf_read_fd(&sig, p7s_fd, P7S_MAX);
     if (st != ST_OK) {
         imp_refuse(f, st, IMPORT_NO_ENTRY, NULL, "signature (.p7s): %s",
                    st == ST_E_TOO_LARGE ? "larger than 1 MiB" : st_str(st));

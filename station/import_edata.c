@@ -132,7 +132,7 @@ st_t import_edata_fd(const import_opts_t *o, int fd, import_file_t *f) {
     st_t st;
 
     f->kind = IMPORT_KIND_EDATA;
-    st = imp_read_fd(fd, IMPORT_EDATA_MAX, &file);
+    st = buf_read_fd(&file, fd, IMPORT_EDATA_MAX);
     if (st != ST_OK) {
         imp_refuse(f, st, IMPORT_NO_ENTRY, NULL, "%s%s",
                    st == ST_E_TOO_LARGE ? "larger than the 64 MiB an eUICC data file may have"

@@ -60,7 +60,4 @@ st_t imp_verifier_drain(imp_verifier_t *v, size_t *entry, uint8_t eid[STORE_EID_
                         uint32_t *key_index);
 void imp_verifier_stop(imp_verifier_t *v);
 
-/* Reads a whole small regular file from fd (at most max bytes: ST_E_TOO_LARGE beyond). */
-st_t imp_read_fd(int fd, size_t max, buf_t *out);
-
 #endif

@@ -74,27 +74,6 @@ static const char *actor(const request_opts_t *o) {
 
 /* ---- the ledger of older stations, taken into the store once ---- */
 
-static st_t read_all_fd(int fd, buf_t *out) {
-    uint8_t chunk[65536];
-    ssize_t n;
-    st_t st;
-
-    for (;;) {
-        n = read(fd, chunk, sizeof(chunk));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return st_from_errno(errno);
-        }
-        if (n == 0)
-            return ST_OK;
-        if (out->len + (size_t)n > LEDGER_MAX)
-            return ST_E_TOO_LARGE;
-        if ((st = buf_append(out, chunk, (size_t)n)) != ST_OK)
-            return st;
-    }
-}
-
 /*
  * Marks the keys of the ledger text ("EID keyIndex requestId createdAt" per line) requested,
  * inside the caller's transaction; *n counts them. A malformed or torn line is skipped, as is
@@ -164,7 +143,7 @@ static st_t ledger_import(const request_opts_t *o) {
         }
         goto out;
     }
-    if ((st = read_all_fd(fd, &text)) != ST_OK)
+    if ((st = buf_read_fd(&text, fd, LEDGER_MAX)) != ST_OK)
         goto out;
     if ((st = store_tx_begin(o->store)) != ST_OK)
         goto out;

@@ -82,6 +82,31 @@ static void test_file_atomic(void) {
     free(dir);
 }
 
+/* buf_read_fd: a pipe read to EOF (several reads, more than one growth step), the limit
+ * exact and one byte over, the fd left open. */
+static void test_read_fd(void) {
+    int p[2];
+    buf_t b = BUF_INIT;
+    static uint8_t data[10000];
+
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
+    for (int over = 0; over < 2; over++) {
+        CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+        CU_ASSERT_EQUAL_FATAL(write(p[1], data, sizeof(data)), (ssize_t)sizeof(data));
+        close(p[1]);
+        CU_ASSERT_EQUAL(buf_append(&b, "junk", 4), ST_OK); /* replaced, not appended to */
+        CU_ASSERT_EQUAL(buf_read_fd(&b, p[0], sizeof(data) - (size_t)over),
+                        over ? ST_E_TOO_LARGE : ST_OK);
+        CU_ASSERT_EQUAL(b.len, over ? 0 : sizeof(data));
+        if (!over)
+            CU_ASSERT_EQUAL(memcmp(b.data, data, sizeof(data)), 0);
+        CU_ASSERT_EQUAL(close(p[0]), 0); /* still open */
+    }
+    CU_ASSERT_EQUAL(buf_read_fd(&b, -1, 10), st_from_errno(EBADF)); /* a read error is mapped */
+    buf_free(&b);
+}
+
 static int sink_calls;
 static char sink_last[256];
 static void capture_sink(st_log_level_t level, const char *msg, void *ud) {
@@ -120,6 +145,7 @@ void test_base_register(void) {
         {"hex encode/decode", test_hex},
         {"buffer growth and wipe", test_buf_grow},
         {"atomic file write, no-follow read", test_file_atomic},
+        {"read an fd to its end, with a limit", test_read_fd},
         {"log levels and sink", test_log_levels},
     };
     TU_ADD_SUITE("base", tests);

@@ -93,6 +93,37 @@ int mem_ct_cmp(const void *a, const void *b, size_t n) {
     return CRYPTO_memcmp(a, b, n);
 }
 
+/* Appends everything up to EOF; more than max_len in b is ST_E_TOO_LARGE. */
+static st_t read_to_eof(buf_t *b, int fd, size_t max_len) {
+    for (;;) {
+        ssize_t r;
+        st_t st;
+        if (b->cap == b->len && (st = buf_reserve(b, 4096)) != ST_OK)
+            return st;
+        r = read(fd, b->data + b->len, b->cap - b->len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return st_from_errno(errno);
+        }
+        if (r == 0)
+            return ST_OK;
+        b->len += (size_t)r;
+        if (b->len > max_len)
+            return ST_E_TOO_LARGE;
+    }
+}
+
+st_t buf_read_fd(buf_t *b, int fd, size_t max_len) {
+    st_t st;
+
+    buf_reset(b);
+    st = read_to_eof(b, fd, max_len);
+    if (st != ST_OK)
+        buf_reset(b);
+    return st;
+}
+
 /* secret: the file must be the reader's own (or root's) and closed to group and others. */
 static st_t read_file(buf_t *b, const char *path, size_t max_len, bool secret) {
     st_t st = ST_OK;
@@ -126,35 +157,8 @@ static st_t read_file(buf_t *b, const char *path, size_t max_len, bool secret) {
         goto out;
     }
     st = buf_reserve(b, (size_t)sb.st_size + 1);
-    if (st != ST_OK)
-        goto out;
-    for (;;) {
-        ssize_t r;
-        if (b->len == max_len + 1 || b->cap == b->len) {
-            /* grew while reading: allow up to max_len, then refuse */
-            if (b->len > max_len) {
-                st = ST_E_TOO_LARGE;
-                goto out;
-            }
-            st = buf_reserve(b, 4096);
-            if (st != ST_OK)
-                goto out;
-        }
-        r = read(fd, b->data + b->len, b->cap - b->len);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            st = st_from_errno(errno);
-            goto out;
-        }
-        if (r == 0)
-            break;
-        b->len += (size_t)r;
-        if (b->len > max_len) {
-            st = ST_E_TOO_LARGE;
-            goto out;
-        }
-    }
+    if (st == ST_OK)
+        st = read_to_eof(b, fd, max_len);
 out:
     if (fd >= 0)
         close(fd);

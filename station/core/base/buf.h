@@ -46,6 +46,10 @@ void buf_wipe_free(buf_t *b);
  */
 st_t buf_read_file(buf_t *b, const char *path, size_t max_len);
 
+/* Reads fd to its end into b (replacing its contents; fd stays open). More than max_len bytes
+ * is ST_E_TOO_LARGE (b emptied). For pipes and files opened by the caller (openat, O_NOFOLLOW). */
+st_t buf_read_fd(buf_t *b, int fd, size_t max_len);
+
 /*
  * buf_read_file for a private key: also refuses (ST_E_PERM, logged) a file that group or others
  * may read or write, or that belongs to another user than the caller or root, as ssh does with
